@@ -1,0 +1,135 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# egressd: make builds build/egressd; make test runs every test layer.
+
+OUTPUT    ?= build
+PREFIX    ?= /usr/local
+BINDIR    ?= $(PREFIX)/bin
+MANDIR    ?= $(PREFIX)/share/man
+DESTDIR   ?=
+CC        ?= cc
+CLANG     ?= clang
+BPFTOOL   ?= bpftool
+PKG_CONFIG ?= pkg-config
+VERSION   := 0.3.0
+
+# vmlinux.h is checked in per arch so the build never depends on the
+# build host's kernel (see scripts/gen-vmlinux.sh).
+UNAME_M   := $(shell uname -m)
+ARCH      := $(shell echo $(UNAME_M) | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' \
+		-e 's/ppc64le/powerpc/' -e 's/s390x/s390/' -e 's/riscv64/riscv/')
+VMLINUX   := vmlinux/$(UNAME_M)/vmlinux.h
+
+PKGS      := libbpf libcares libcurl json-c
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS  := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
+
+WARN      := -Wall -Wextra -Werror
+CFLAGS    ?= -O2 -g
+ALL_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -DEGRESSD_VERSION='"$(VERSION)"' \
+	      -Iinclude -Iuser -I$(OUTPUT) $(PKG_CFLAGS) -MMD -MP
+BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_$(ARCH) $(WARN) \
+	      -Iinclude -I$(dir $(VMLINUX)) -MMD -MP
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+BPF_SRCS  := $(wildcard bpf/*.bpf.c)
+BPF_NAMES := $(patsubst bpf/%.bpf.c,%,$(BPF_SRCS))
+SKELS     := $(patsubst %,$(OUTPUT)/%.skel.h,$(BPF_NAMES))
+USER_SRCS := $(wildcard user/*.c)
+USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(USER_SRCS))
+LIB_OBJS  := $(filter-out $(OUTPUT)/user/main.o,$(USER_OBJS))
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
+BPFT_SRCS := $(wildcard tests/bpf/test_*.c)
+BPFT_BINS := $(patsubst tests/bpf/%.c,$(OUTPUT)/tests/%,$(BPFT_SRCS))
+HELP_SRCS := $(wildcard tests/helpers/*.c)
+HELP_BINS := $(patsubst tests/helpers/%.c,$(OUTPUT)/tests/%,$(HELP_SRCS))
+
+.DELETE_ON_ERROR:
+.SECONDARY:
+.PHONY: all test test-unit test-bpf test-e2e install uninstall clean help deps-check
+
+all: $(OUTPUT)/egressd
+
+help:
+	@echo 'make            build $(OUTPUT)/egressd'
+	@echo 'make test       unit, BPF packet and end-to-end tests (root)'
+	@echo 'make test-unit | test-bpf | test-e2e   one layer'
+	@echo 'make install    PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)'
+	@echo 'make clean'
+	@echo 'V=1             show commands'
+
+$(OUTPUT) $(OUTPUT)/user $(OUTPUT)/tests:
+	$(Q)mkdir -p $@
+
+# bpf/X.bpf.c -> X.tmp.bpf.o (clang) -> X.bpf.o (bpftool gen object) -> X.skel.h
+$(OUTPUT)/%.tmp.bpf.o: bpf/%.bpf.c $(VMLINUX) | $(OUTPUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -MF $(@:.o=.d) -c $< -o $@
+
+$(OUTPUT)/%.bpf.o: $(OUTPUT)/%.tmp.bpf.o
+	$(call msg,GEN-OBJ,$@)
+	$(Q)$(BPFTOOL) gen object $@ $<
+
+$(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
+
+# Every user object may include a skeleton; generate them first.
+$(OUTPUT)/user/%.o: user/%.c $(SKELS) | $(OUTPUT)/user
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/egressd: $(USER_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(PKG_LIBS) -o $@
+
+$(OUTPUT)/tests/%.o: tests/unit/%.c | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/tests/test_%: $(OUTPUT)/tests/test_%.o $(LIB_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(PKG_LIBS) $(CMOCKA_LIBS) -o $@
+
+$(OUTPUT)/tests/%.o: tests/bpf/%.c $(SKELS) | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/tests/%.o: tests/helpers/%.c | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(HELP_BINS): $(OUTPUT)/tests/%: $(OUTPUT)/tests/%.o
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@
+
+test-bins: $(OUTPUT)/egressd $(UNIT_BINS) $(BPFT_BINS) $(HELP_BINS)
+
+test: test-bins
+	$(Q)tests/run.sh all
+test-unit: test-bins
+	$(Q)tests/run.sh unit
+test-bpf: test-bins
+	$(Q)tests/run.sh bpf
+test-e2e: test-bins
+	$(Q)tests/run.sh e2e
+
+install: $(OUTPUT)/egressd
+	install -d $(DESTDIR)$(BINDIR)
+	install -m 0755 $(OUTPUT)/egressd $(DESTDIR)$(BINDIR)/egressd
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/egressd
+
+clean:
+	rm -rf $(OUTPUT)
+
+-include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/user/*.d $(OUTPUT)/tests/*.d)

@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <stdio.h>
+#include <bpf/libbpf.h>
+
+#include "log.h"
+
+static enum log_level cur_level = LOG_LEVEL_INFO;
+
+void log_set_level(enum log_level level)
+{
+	cur_level = level;
+}
+
+enum log_level log_get_level(void)
+{
+	return cur_level;
+}
+
+static void vlog(const char *prefix, const char *fmt, va_list ap)
+{
+	/* Build the line first so concurrent writers never interleave mid-line. */
+	char line[1024];
+	int n = snprintf(line, sizeof(line), "egressd: %s", prefix);
+
+	if (n < 0 || (size_t)n >= sizeof(line))
+		return;
+	vsnprintf(line + n, sizeof(line) - n, fmt, ap);
+	fprintf(stderr, "%s\n", line);
+}
+
+#define DEFINE_PR(fn, min_level, prefix)                    \
+	void fn(const char *fmt, ...)                       \
+	{                                                   \
+		va_list ap;                                 \
+		if (cur_level < (min_level))                \
+			return;                             \
+		va_start(ap, fmt);                          \
+		vlog(prefix, fmt, ap);                      \
+		va_end(ap);                                 \
+	}
+
+DEFINE_PR(pr_err, LOG_LEVEL_QUIET, "ERROR: ")
+DEFINE_PR(pr_warn, LOG_LEVEL_QUIET, "WARNING: ")
+DEFINE_PR(pr_info, LOG_LEVEL_INFO, "")
+DEFINE_PR(pr_debug, LOG_LEVEL_DEBUG, "debug: ")
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_DEBUG && cur_level < LOG_LEVEL_DEBUG)
+		return 0;
+	if (level == LIBBPF_INFO && cur_level < LOG_LEVEL_DEBUG)
+		return 0;
+	fputs("egressd: libbpf: ", stderr);
+	return vfprintf(stderr, fmt, ap);
+}
+
+void log_setup_libbpf(void)
+{
+	libbpf_set_print(libbpf_print);
+}

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The allowlist: entries collected from --allow-domains and --allow-file,
+ * and their compilation into the rules the LPM tries hold.
+ */
+#ifndef EGRESSD_POLICY_H
+#define EGRESSD_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <linux/types.h>
+
+#include "egressd.h"
+#include "entry.h"
+
+struct policy {
+	struct entry *entries;
+	size_t n, cap;
+};
+
+void policy_init(struct policy *p);
+void policy_free(struct policy *p); /* accepts an initialised empty policy */
+
+/* Append one entry; an exact duplicate is merged.  0 or -ENOMEM. */
+int policy_add(struct policy *p, const struct entry *e);
+
+/*
+ * Entries separated by commas and/or whitespace.  "" and all-blank are an
+ * empty list (isolation on, nothing allowed); an empty entry between
+ * separators ("a,,b", "a,") is an error.  On error nothing is added.
+ */
+int policy_add_list(struct policy *p, const char *list, char *err, size_t errlen);
+
+/*
+ * One entry per line; '#' starts a comment; blank lines are skipped.
+ * Errors name "path:line".  On error nothing is added.
+ */
+int policy_add_file(struct policy *p, const char *path, char *err, size_t errlen);
+
+/* Count entries of one kind. */
+size_t policy_count(const struct policy *p, enum entry_kind kind);
+
+/* One LPM trie element, ready for the map. */
+struct rule {
+	struct addr addr;
+	uint8_t prefixlen;
+	uint16_t flags; /* EGRESS_RULE_ALL_PORTS */
+	uint16_t nports;
+	uint16_t ports[EGRESS_MAX_PORTS]; /* sorted, unique */
+	char name[NAME_MAX_LEN + 1];      /* a domain it came from, or "" */
+};
+
+/*
+ * Compile the CIDR entries (domains must be resolved first; a remaining
+ * ENTRY_DOMAIN is an error) into one rule per distinct prefix.  Each rule
+ * carries the union of every entry that covers its prefix, so the single
+ * longest-prefix match answers "does any entry allow this address:port".
+ * Rules come out sorted: IPv4 first, then by address and prefix length.
+ * More than EGRESS_MAX_PORTS ports on one prefix is an error naming it.
+ * *out is malloc'd; set only on success.
+ */
+int policy_compile(const struct policy *p, struct rule **out, size_t *nout,
+		   char *err, size_t errlen);
+
+/* Does this rule allow this port?  port 0 means "no port to read". */
+bool rule_allows_port(const struct rule *r, uint16_t port);
+
+#endif
