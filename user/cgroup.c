@@ -1,0 +1,286 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cgroup.h"
+#include "log.h"
+
+/* mountinfo escapes space, tab, newline and backslash as \ooo. */
+static void unescape_octal(char *s)
+{
+	char *w = s;
+
+	for (; *s; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '7' && s[2] >= '0' && s[2] <= '7' &&
+		    s[3] >= '0' && s[3] <= '7') {
+			*w++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
+			s += 3;
+		} else {
+			*w++ = *s;
+		}
+	}
+	*w = '\0';
+}
+
+/* Is 'prefix' a path prefix of 'path' ("/a" of "/a/b" and "/a", "/" of all)? */
+static const char *path_strip(const char *path, const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	if (strcmp(prefix, "/") == 0)
+		return path;
+	if (strncmp(path, prefix, n) != 0)
+		return NULL;
+	if (path[n] != '\0' && path[n] != '/')
+		return NULL;
+	return path[n] ? path + n : "/";
+}
+
+int cgroup_parse_mountinfo(FILE *mi, const char *own_path, char *mnt, size_t mntlen,
+			   char *dir, size_t dirlen)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	int err = -ENOENT;
+	bool best_is_std = false;
+
+	while (getline(&line, &cap, mi) > 0) {
+		char *fields[10] = {}, *save = NULL, *tok, *sep;
+		int nf = 0;
+		const char *rel;
+
+		/* "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [optional...] - FSTYPE SRC SUPER" */
+		sep = strstr(line, " - ");
+		if (!sep)
+			continue;
+		*sep = '\0';
+		for (tok = strtok_r(line, " ", &save); tok && nf < 5; tok = strtok_r(NULL, " ", &save))
+			fields[nf++] = tok;
+		if (nf < 5)
+			continue;
+		tok = strtok_r(sep + 3, " \n", &save);
+		if (!tok || strcmp(tok, "cgroup2") != 0)
+			continue;
+		unescape_octal(fields[3]);
+		unescape_octal(fields[4]);
+		rel = path_strip(own_path, fields[3]);
+		if (!rel)
+			continue;
+		/* Prefer the conventional mount point when there are several. */
+		if (err == 0 && best_is_std)
+			continue;
+		if ((size_t)snprintf(mnt, mntlen, "%s", fields[4]) >= mntlen ||
+		    (size_t)snprintf(dir, dirlen, "%s%s", fields[4], strcmp(rel, "/") ? rel : "") >= dirlen) {
+			err = -ENAMETOOLONG;
+			break;
+		}
+		err = 0;
+		best_is_std = strcmp(fields[4], "/sys/fs/cgroup") == 0;
+	}
+	free(line);
+	return err;
+}
+
+int cgroup_parse_proc(FILE *f, char *path, size_t len)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	int err = -ENOENT;
+
+	while (getline(&line, &cap, f) > 0) {
+		if (strncmp(line, "0::", 3) != 0)
+			continue;
+		line[strcspn(line, "\n")] = '\0';
+		/* " (deleted)" means our own cgroup was removed under us. */
+		if ((size_t)snprintf(path, len, "%s", line + 3) >= len)
+			err = -ENAMETOOLONG;
+		else
+			err = 0;
+		break;
+	}
+	free(line);
+	return err;
+}
+
+int cgroup_self_dir(char *mnt, size_t mntlen, char *dir, size_t dirlen)
+{
+	char own[PATH_MAX];
+	FILE *f;
+	int err;
+
+	f = fopen("/proc/self/cgroup", "re");
+	if (!f) {
+		err = -errno;
+		pr_err("cannot read /proc/self/cgroup: %s", strerror(errno));
+		return err;
+	}
+	err = cgroup_parse_proc(f, own, sizeof(own));
+	fclose(f);
+	if (err) {
+		pr_err("this process is in no cgroup v2 hierarchy (no \"0::\" line in /proc/self/cgroup); egressd needs cgroup v2 (kernel 4.5+, mounted)");
+		return err;
+	}
+	f = fopen("/proc/self/mountinfo", "re");
+	if (!f) {
+		err = -errno;
+		pr_err("cannot read /proc/self/mountinfo: %s", strerror(errno));
+		return err;
+	}
+	err = cgroup_parse_mountinfo(f, own, mnt, mntlen, dir, dirlen);
+	fclose(f);
+	if (err == -ENOENT)
+		pr_err("no cgroup2 filesystem is mounted here (looked in /proc/self/mountinfo for cgroup %s); mount it with: mount -t cgroup2 cgroup2 /sys/fs/cgroup  (inside 'ip netns exec', which hides it, do that first)",
+		       own);
+	else if (err)
+		pr_err("cgroup path too long: %s", own);
+	return err;
+}
+
+int cgroup_create_child(const char *parent, char *out, size_t len)
+{
+	char path[PATH_MAX];
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/" CGROUP_CHILD_PREFIX "%d", parent, (int)getpid()) >=
+	    sizeof(path))
+		return -ENAMETOOLONG;
+	if (mkdir(path, 0755)) {
+		int err = -errno;
+
+		pr_err("cannot create cgroup %s: %s", path, strerror(errno));
+		return err;
+	}
+	if ((size_t)snprintf(out, len, "%s", path) >= len) {
+		rmdir(path);
+		return -ENAMETOOLONG;
+	}
+	return 0;
+}
+
+static int write_file(const char *dir, const char *file, const char *val)
+{
+	char path[PATH_MAX];
+	ssize_t n;
+	int fd, err = 0;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, file) >= sizeof(path))
+		return -ENAMETOOLONG;
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = write(fd, val, strlen(val));
+	if (n < 0)
+		err = -errno;
+	else if ((size_t)n != strlen(val))
+		err = -EIO;
+	close(fd);
+	return err;
+}
+
+int cgroup_enter(const char *dir, pid_t pid)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%d\n", (int)pid);
+	return write_file(dir, "cgroup.procs", buf);
+}
+
+/* Calls fn(pid) for each process in dir; returns how many, or -errno. */
+static int for_each_proc(const char *dir, pid_t except, void (*fn)(pid_t))
+{
+	char path[PATH_MAX];
+	char *line = NULL;
+	size_t cap = 0;
+	int n = 0;
+	FILE *f;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/cgroup.procs", dir) >= sizeof(path))
+		return -ENAMETOOLONG;
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (getline(&line, &cap, f) > 0) {
+		pid_t pid = (pid_t)strtol(line, NULL, 10);
+
+		if (pid <= 0 || pid == except)
+			continue;
+		n++;
+		if (fn)
+			fn(pid);
+	}
+	free(line);
+	fclose(f);
+	return n;
+}
+
+int cgroup_count_procs(const char *dir, pid_t except)
+{
+	return for_each_proc(dir, except, NULL);
+}
+
+static void kill_one(pid_t pid)
+{
+	kill(pid, SIGKILL);
+}
+
+int cgroup_kill_all(const char *dir, int timeout_ms)
+{
+	struct timespec ts = { 0, 5 * 1000 * 1000 };
+	bool have_kill = write_file(dir, "cgroup.kill", "1") == 0;
+	int waited = 0, n;
+
+	for (;;) {
+		/* Without cgroup.kill, a fork racing the sweep needs another pass. */
+		n = for_each_proc(dir, 0, have_kill ? NULL : kill_one);
+		if (n <= 0)
+			return n;
+		if (waited >= timeout_ms)
+			return -ETIMEDOUT;
+		nanosleep(&ts, NULL);
+		waited += 5;
+	}
+}
+
+int cgroup_remove(const char *dir)
+{
+	return rmdir(dir) ? -errno : 0;
+}
+
+void cgroup_reap_stale(const char *parent)
+{
+	size_t plen = strlen(CGROUP_CHILD_PREFIX);
+	struct dirent *de;
+	DIR *d = opendir(parent);
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		char path[PATH_MAX], proc[64], *end;
+		long owner;
+
+		if (de->d_type != DT_DIR || strncmp(de->d_name, CGROUP_CHILD_PREFIX, plen) != 0)
+			continue;
+		errno = 0;
+		owner = strtol(de->d_name + plen, &end, 10);
+		if (errno || *end || owner <= 0)
+			continue;
+		snprintf(proc, sizeof(proc), "/proc/%ld", owner);
+		if (access(proc, F_OK) == 0)
+			continue; /* its egressd is alive (or the pid was reused: leave it) */
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", parent, de->d_name) >= sizeof(path))
+			continue;
+		if (cgroup_count_procs(path, 0) != 0)
+			continue;
+		if (rmdir(path) == 0)
+			pr_debug("removed stale cgroup %s", path);
+	}
+	closedir(d);
+}

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* cgroup v2: find it, make a child, move into it, empty it, remove it. */
+#ifndef EGRESSD_CGROUP_H
+#define EGRESSD_CGROUP_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#define CGROUP_CHILD_PREFIX "egressd-"
+
+/*
+ * From mountinfo text, the cgroup2 mount that contains own_path (the
+ * "0::" path from /proc/self/cgroup), and own_path's directory under it.
+ * Handles bind mounts of a subtree (mountinfo "root" field).  Pure.
+ * 0, or -ENOENT when no cgroup2 mount contains own_path.
+ */
+int cgroup_parse_mountinfo(FILE *mountinfo, const char *own_path, char *mnt, size_t mntlen,
+			   char *dir, size_t dirlen);
+
+/* The "0::/path" line of a /proc/PID/cgroup file.  Pure.  0 or -ENOENT. */
+int cgroup_parse_proc(FILE *f, char *path, size_t len);
+
+/*
+ * The calling process's cgroup v2 directory and the mount it is under.
+ * Logs an actionable error (how to mount cgroup2) on failure.
+ */
+int cgroup_self_dir(char *mnt, size_t mntlen, char *dir, size_t dirlen);
+
+/* mkdir parent/egressd-<pid>; -EEXIST is an error, never reuse. */
+int cgroup_create_child(const char *parent, char *out, size_t len);
+
+/* Write pid (0: the caller) into dir/cgroup.procs. */
+int cgroup_enter(const char *dir, pid_t pid);
+
+/* Number of processes in dir/cgroup.procs, not counting 'except'. */
+int cgroup_count_procs(const char *dir, pid_t except);
+
+/*
+ * SIGKILL everything in dir (cgroup.kill, or a cgroup.procs sweep on
+ * kernels before 5.14) and wait up to timeout_ms until it is empty.
+ */
+int cgroup_kill_all(const char *dir, int timeout_ms);
+
+/* rmdir, which also releases every program attached to it. */
+int cgroup_remove(const char *dir);
+
+/*
+ * Remove egressd-<pid> children of parent left by an egressd that was
+ * killed, once they are empty.  Populated ones stay: their filter is
+ * what keeps the workload contained.  Best effort.
+ */
+void cgroup_reap_stale(const char *parent);
+
+#endif

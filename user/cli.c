@@ -1,0 +1,209 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "log.h"
+
+enum {
+	OPT_RESOLVER = 256,
+	OPT_AUDIT,
+	OPT_STATS,
+	OPT_LOG_FORMAT,
+	OPT_LOG_FILE,
+	OPT_GITHUB_META_URL,
+	OPT_CA_FILE,
+};
+
+static const struct option run_opts[] = {
+	{ "allow-domains", required_argument, NULL, 'a' },
+	{ "allow-file", required_argument, NULL, 'f' },
+	{ "resolver", required_argument, NULL, OPT_RESOLVER },
+	{ "user", required_argument, NULL, 'u' },
+	{ "cgroup", required_argument, NULL, 'c' },
+	{ "audit", no_argument, NULL, OPT_AUDIT },
+	{ "stats", no_argument, NULL, OPT_STATS },
+	{ "log-format", required_argument, NULL, OPT_LOG_FORMAT },
+	{ "log-file", required_argument, NULL, OPT_LOG_FILE },
+	{ "github-meta-url", required_argument, NULL, OPT_GITHUB_META_URL },
+	{ "ca-file", required_argument, NULL, OPT_CA_FILE },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "help", no_argument, NULL, 'h' },
+	{},
+};
+
+void cli_usage_run(void)
+{
+	printf("Usage: egressd run [OPTIONS] -- COMMAND [ARG...]\n"
+	       "\n"
+	       "Run COMMAND with its egress limited to an allowlist, enforced by eBPF.\n"
+	       "Without --allow-domains or --allow-file, isolation is OFF (with a warning).\n"
+	       "\n"
+	       "  -a, --allow-domains LIST   entries separated by commas/whitespace; \"\" allows nothing\n"
+	       "  -f, --allow-file FILE      one entry per line, '#' comments\n"
+	       "      --resolver ADDR[:PORT] the only DNS server the command may use (repeatable;\n"
+	       "                             default: nameservers in /etc/resolv.conf)\n"
+	       "  -u, --user USER            run COMMAND as USER (default: $SUDO_UID, else caller;\n"
+	       "                             uid 0 only with an explicit --user root)\n"
+	       "  -c, --cgroup PATH|self     filter this cgroup instead of a fresh child cgroup\n"
+	       "      --audit                enforce nothing; report what would be blocked\n"
+	       "      --stats                print counters at exit\n"
+	       "      --log-format text|json deny events as text lines or JSON Lines\n"
+	       "      --log-file FILE        write deny events to FILE instead of stderr\n"
+	       "      --github-meta-url URL  where to fetch GitHub's ranges (default api.github.com/meta)\n"
+	       "      --ca-file FILE         CA bundle for that fetch\n"
+	       "  -v, --verbose              debug output, including libbpf's\n"
+	       "  -q, --quiet                only errors and warnings\n"
+	       "\n"
+	       "Entries: 198.51.100.7  198.51.100.0/24  198.51.100.7:443  2001:db8::/32\n"
+	       "         [2001:db8::1]:443  example.com  example.com:443\n"
+	       "\n"
+	       "Exit status: COMMAND's; 125 if egressd fails, 126 if COMMAND cannot run, 127 if not found.\n");
+}
+
+static int add_resolver(struct run_config *c, const char *arg)
+{
+	char err[256];
+
+	if (c->nresolvers == MAX_RESOLVERS) {
+		pr_err("too many --resolver options (at most %d)", MAX_RESOLVERS);
+		return -EINVAL;
+	}
+	if (resolver_parse(arg, &c->resolvers[c->nresolvers], err, sizeof(err))) {
+		pr_err("--resolver: %s", err);
+		return -EINVAL;
+	}
+	c->nresolvers++;
+	return 0;
+}
+
+int cli_parse_run(int argc, char **argv, struct run_config *c)
+{
+	char err[512];
+	int opt, dashdash = 0;
+
+	memset(c, 0, sizeof(*c));
+	policy_init(&c->policy);
+
+	/* getopt_long permutes; "+" stops at the first non-option instead. */
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "+a:f:u:c:vqh", run_opts, NULL)) != -1) {
+		switch (opt) {
+		case 'a':
+			c->isolation = true;
+			if (policy_add_list(&c->policy, optarg, err, sizeof(err))) {
+				pr_err("--allow-domains: %s", err);
+				return -EINVAL;
+			}
+			break;
+		case 'f':
+			c->isolation = true;
+			if (policy_add_file(&c->policy, optarg, err, sizeof(err))) {
+				pr_err("--allow-file: %s", err);
+				return -EINVAL;
+			}
+			break;
+		case OPT_RESOLVER:
+			if (add_resolver(c, optarg))
+				return -EINVAL;
+			break;
+		case 'u':
+			if (!*optarg) {
+				pr_err("--user: empty user name");
+				return -EINVAL;
+			}
+			c->user = optarg;
+			break;
+		case 'c':
+			if (!*optarg) {
+				pr_err("--cgroup: empty path (use a cgroup directory, or 'self')");
+				return -EINVAL;
+			}
+			if (strcmp(optarg, "self") == 0) {
+				c->cgroup_mode = CGROUP_MODE_SELF;
+			} else {
+				c->cgroup_mode = CGROUP_MODE_PATH;
+				c->cgroup_path = optarg;
+			}
+			break;
+		case OPT_AUDIT:
+			c->audit = true;
+			break;
+		case OPT_STATS:
+			c->stats = true;
+			break;
+		case OPT_LOG_FORMAT:
+			if (strcmp(optarg, "text") == 0) {
+				c->log_format = LOG_FORMAT_TEXT;
+			} else if (strcmp(optarg, "json") == 0) {
+				c->log_format = LOG_FORMAT_JSON;
+			} else {
+				pr_err("--log-format: unknown format \"%s\" (use text or json)", optarg);
+				return -EINVAL;
+			}
+			break;
+		case OPT_LOG_FILE:
+			if (!*optarg) {
+				pr_err("--log-file: empty file name");
+				return -EINVAL;
+			}
+			c->log_file = optarg;
+			break;
+		case OPT_GITHUB_META_URL:
+			if (strncmp(optarg, "https://", 8) != 0) {
+				pr_err("--github-meta-url: \"%s\" is not an https:// URL", optarg);
+				return -EINVAL;
+			}
+			c->github_meta_url = optarg;
+			break;
+		case OPT_CA_FILE:
+			c->ca_file = optarg;
+			break;
+		case 'v':
+			log_set_level(LOG_LEVEL_DEBUG);
+			break;
+		case 'q':
+			log_set_level(LOG_LEVEL_QUIET);
+			break;
+		case 'h':
+			cli_usage_run();
+			return 1;
+		case ':':
+			pr_err("option %s needs a value", argv[optind - 1]);
+			return -EINVAL;
+		default:
+			if (optopt)
+				pr_err("unknown option -%c (see egressd run --help)", optopt);
+			else
+				pr_err("unknown option %s (see egressd run --help)", argv[optind - 1]);
+			return -EINVAL;
+		}
+	}
+
+	/* Demand "--": without it a typo'd option would become the command. */
+	if (optind > 1 && strcmp(argv[optind - 1], "--") == 0)
+		dashdash = 1;
+	if (!dashdash) {
+		if (optind < argc)
+			pr_err("missing \"--\" before the command \"%s\" (usage: egressd run [OPTIONS] -- COMMAND)",
+			       argv[optind]);
+		else
+			pr_err("missing \"-- COMMAND\" (usage: egressd run [OPTIONS] -- COMMAND)");
+		return -EINVAL;
+	}
+	if (optind >= argc) {
+		pr_err("no command after \"--\"");
+		return -EINVAL;
+	}
+	c->argv = &argv[optind];
+	return 0;
+}
+
+void cli_free(struct run_config *c)
+{
+	policy_free(&c->policy);
+}

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Command line of "egressd run", parsed without side effects. */
+#ifndef EGRESSD_CLI_H
+#define EGRESSD_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "policy.h"
+#include "resolvconf.h"
+
+enum cgroup_mode {
+	CGROUP_MODE_NEW = 0, /* a fresh child of egressd's own cgroup */
+	CGROUP_MODE_PATH,    /* --cgroup PATH */
+	CGROUP_MODE_SELF,    /* --cgroup self: egressd's own cgroup */
+};
+
+enum log_format {
+	LOG_FORMAT_TEXT = 0,
+	LOG_FORMAT_JSON,
+};
+
+struct run_config {
+	bool isolation; /* any --allow-domains / --allow-file given */
+	struct policy policy;
+	struct resolver resolvers[MAX_RESOLVERS];
+	size_t nresolvers; /* from --resolver; 0: use resolv.conf */
+	const char *user;  /* --user, or NULL */
+	enum cgroup_mode cgroup_mode;
+	const char *cgroup_path;
+	bool audit;
+	bool stats;
+	enum log_format log_format;
+	const char *log_file;
+	const char *github_meta_url;
+	const char *ca_file;
+	char **argv; /* the command, NULL-terminated */
+};
+
+/* Prints "ERROR: ..." naming the bad value; -EINVAL.  1 for --help. */
+int cli_parse_run(int argc, char **argv, struct run_config *c);
+void cli_free(struct run_config *c);
+void cli_usage_run(void);
+
+#endif

@@ -1,0 +1,418 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <netinet/in.h>
+
+#include "addr.h"
+#include "events.h"
+#include "log.h"
+
+/*
+ * Rate limiting.  Each destination prints on its 1st, 10th, 100th, ...
+ * occurrence, so a retry loop of N attempts costs log10(N)+1 lines.  On
+ * top, a token bucket caps lines per second across destinations, so a
+ * scan of many destinations cannot flood either; what it holds back is
+ * counted and reported.
+ */
+#define BUCKET_BURST 50
+#define BUCKET_PER_SEC 20
+
+struct dest_stat {
+	struct egress_event first; /* pid/comm of the first offender */
+	uint64_t count;
+	uint64_t next_report; /* print when count reaches this */
+	const char *name;     /* resolved-from name, or NULL */
+};
+
+struct name_ent {
+	struct addr addr;
+	unsigned int prefixlen;
+	const char *name;
+};
+
+struct events {
+	struct events_config cfg;
+	FILE *out;
+	bool own_out;
+	struct dest_stat *dests;
+	size_t ndests, capdests;
+	struct name_ent *names;
+	size_t nnames;
+	char (*name_store)[NAME_MAX_LEN + 1];
+	double tokens;
+	uint64_t last_ms;
+	uint64_t suppressed;
+};
+
+static const char *const reason_str[EGRESS_REASON_MAX] = {
+	[EGRESS_PASS_LOOPBACK] = "loopback",
+	[EGRESS_PASS_RESOLVER] = "DNS to a resolver",
+	[EGRESS_PASS_ALLOWLIST] = "in allowlist",
+	[EGRESS_DROP_NOT_ALLOWED] = "not in allowlist",
+	[EGRESS_DROP_PORT] = "port not allowed",
+	[EGRESS_DROP_NO_PORT] = "no port to check against a port-limited entry",
+	[EGRESS_DROP_DNS] = "DNS to a non-resolver",
+	[EGRESS_DROP_MALFORMED] = "malformed packet",
+	[EGRESS_DROP_NOT_IP] = "not IPv4 or IPv6",
+	[EGRESS_DROP_IPV6_RTHDR] = "IPv6 routing header",
+};
+
+static const char *const hook_str[EGRESS_HOOK_MAX] = {
+	[EGRESS_HOOK_SKB] = "packet",   [EGRESS_HOOK_CONNECT4] = "connect4",
+	[EGRESS_HOOK_CONNECT6] = "connect6", [EGRESS_HOOK_SENDMSG4] = "sendmsg4",
+	[EGRESS_HOOK_SENDMSG6] = "sendmsg6",
+};
+
+const char *events_reason_str(unsigned int reason)
+{
+	return reason < EGRESS_REASON_MAX && reason_str[reason] ? reason_str[reason] : "unknown";
+}
+
+const char *events_hook_str(unsigned int hook)
+{
+	return hook < EGRESS_HOOK_MAX ? hook_str[hook] : "unknown";
+}
+
+static const char *proto_str(unsigned int p)
+{
+	switch (p) {
+	case IPPROTO_TCP:
+		return "tcp";
+	case IPPROTO_UDP:
+		return "udp";
+	case IPPROTO_ICMP:
+		return "icmp";
+	case IPPROTO_ICMPV6:
+		return "icmpv6";
+	default:
+		return NULL;
+	}
+}
+
+static void event_addr(const struct egress_event *e, struct addr *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->family = e->family == 4 ? AF_INET : AF_INET6;
+	memcpy(a->bytes, e->daddr, e->family == 4 ? 4 : 16);
+}
+
+static const char *lookup_name(const struct events *ev, const struct addr *a)
+{
+	const char *best = NULL;
+	int bestlen = -1;
+
+	for (size_t i = 0; i < ev->nnames; i++) {
+		const struct name_ent *n = &ev->names[i];
+		unsigned int full = a->family == AF_INET ? 32 : 128;
+
+		if ((int)n->prefixlen > bestlen && addr_prefix_covers(&n->addr, n->prefixlen, a, full)) {
+			best = n->name;
+			bestlen = (int)n->prefixlen;
+		}
+	}
+	return best;
+}
+
+struct events *events_new(const struct events_config *c, const struct rule *rules, size_t nrules,
+			  const struct dns_answer *answers, size_t nanswers)
+{
+	struct events *ev = calloc(1, sizeof(*ev));
+	size_t total = nrules;
+
+	if (!ev)
+		return NULL;
+	ev->cfg = *c;
+	ev->tokens = BUCKET_BURST;
+	if (c->log_file) {
+		ev->out = fopen(c->log_file, "ae");
+		if (!ev->out) {
+			int err = errno;
+
+			pr_err("--log-file: cannot open %s: %s", c->log_file, strerror(errno));
+			free(ev);
+			errno = err;
+			return NULL;
+		}
+		setvbuf(ev->out, NULL, _IOLBF, 0);
+		ev->own_out = true;
+	} else {
+		ev->out = stderr;
+	}
+
+	for (size_t i = 0; i < nanswers; i++)
+		total += answers[i].naddrs;
+	ev->names = calloc(total ? total : 1, sizeof(*ev->names));
+	ev->name_store = calloc(total ? total : 1, sizeof(*ev->name_store));
+	if (!ev->names || !ev->name_store) {
+		events_free(ev);
+		errno = ENOMEM;
+		return NULL;
+	}
+	for (size_t i = 0; i < nanswers; i++) {
+		for (size_t k = 0; k < answers[i].naddrs; k++) {
+			struct name_ent *n = &ev->names[ev->nnames];
+
+			n->addr = answers[i].addrs[k];
+			n->prefixlen = n->addr.family == AF_INET ? 32 : 128;
+			snprintf(ev->name_store[ev->nnames], NAME_MAX_LEN + 1, "%s", answers[i].name);
+			n->name = ev->name_store[ev->nnames++];
+		}
+	}
+	for (size_t i = 0; i < nrules; i++) {
+		struct name_ent *n;
+
+		if (!rules[i].name[0])
+			continue;
+		n = &ev->names[ev->nnames];
+		n->addr = rules[i].addr;
+		n->prefixlen = rules[i].prefixlen;
+		snprintf(ev->name_store[ev->nnames], NAME_MAX_LEN + 1, "%s", rules[i].name);
+		n->name = ev->name_store[ev->nnames++];
+	}
+	return ev;
+}
+
+void events_free(struct events *ev)
+{
+	if (!ev)
+		return;
+	if (ev->own_out && ev->out)
+		fclose(ev->out);
+	free(ev->dests);
+	free(ev->names);
+	free(ev->name_store);
+	free(ev);
+}
+
+static const char *dest_text(const struct egress_event *e, char *buf, size_t len)
+{
+	char a[ADDR_STRLEN];
+	struct addr ad;
+	const char *p = proto_str(e->proto);
+
+	event_addr(e, &ad);
+	addr_format(&ad, a, sizeof(a));
+	if (e->dport && p)
+		snprintf(buf, len, e->family == 6 ? "[%s]:%u/%s" : "%s:%u/%s", a, e->dport, p);
+	else if (p)
+		snprintf(buf, len, "%s/%s", a, p);
+	else
+		snprintf(buf, len, "%s/proto-%u", a, e->proto);
+	return buf;
+}
+
+/* JSON string body for comm: escape quotes, backslashes, control bytes. */
+static void json_str(FILE *f, const char *s, size_t max)
+{
+	fputc('"', f);
+	for (size_t i = 0; i < max && s[i]; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (ch == '"' || ch == '\\')
+			fprintf(f, "\\%c", ch);
+		else if (ch < 0x20 || ch >= 0x7f)
+			fprintf(f, "\\u%04x", ch);
+		else
+			fputc(ch, f);
+	}
+	fputc('"', f);
+}
+
+static void print_event(struct events *ev, const struct dest_stat *d, const struct egress_event *e)
+{
+	char dst[ADDR_STRLEN + 32], a[ADDR_STRLEN];
+	const char *verb = (e->flags & EGRESS_EVENT_AUDIT) ? "audit: would block" : "blocked";
+	struct addr ad;
+
+	if (ev->cfg.format == LOG_FORMAT_JSON) {
+		const char *p = proto_str(e->proto);
+
+		event_addr(e, &ad);
+		fprintf(ev->out, "{\"event\":\"%s\",\"hook\":\"%s\",\"pid\":%u,\"comm\":",
+			(e->flags & EGRESS_EVENT_AUDIT) ? "audit" : "deny", events_hook_str(e->hook),
+			e->pid);
+		json_str(ev->out, e->comm, sizeof(e->comm));
+		fprintf(ev->out, ",\"uid\":%u,\"proto\":", e->uid);
+		if (p)
+			fprintf(ev->out, "\"%s\"", p);
+		else
+			fprintf(ev->out, "%u", e->proto);
+		fprintf(ev->out, ",\"family\":%u,\"daddr\":\"%s\",\"dport\":%u,\"name\":", e->family == 4 ? 4 : 6,
+			addr_format(&ad, a, sizeof(a)), e->dport);
+		if (d->name)
+			json_str(ev->out, d->name, NAME_MAX_LEN);
+		else
+			fputs("null", ev->out);
+		fprintf(ev->out, ",\"reason\":\"%s\",\"count\":%llu}\n", events_reason_str(e->reason),
+			(unsigned long long)d->count);
+		fflush(ev->out);
+		return;
+	}
+
+	char who[64], name[NAME_MAX_LEN + 8] = "", times[48] = "";
+
+	if (e->pid)
+		snprintf(who, sizeof(who), "%.*s[%u]", EGRESS_COMM_LEN, e->comm, e->pid);
+	else
+		snprintf(who, sizeof(who), "uid %u", e->uid);
+	if (d->name)
+		snprintf(name, sizeof(name), " (%s)", d->name);
+	if (d->count > 1)
+		snprintf(times, sizeof(times), " [%llu times so far]", (unsigned long long)d->count);
+	fprintf(ev->out, "egressd: %s %s -> %s%s: %s%s%s\n", verb, who,
+		dest_text(e, dst, sizeof(dst)), name, events_reason_str(e->reason),
+		e->hook == EGRESS_HOOK_SKB ? " (packet)" : "", times);
+	fflush(ev->out);
+}
+
+static bool same_dest(const struct egress_event *a, const struct egress_event *b)
+{
+	return a->family == b->family && a->proto == b->proto && a->dport == b->dport &&
+	       a->reason == b->reason && memcmp(a->daddr, b->daddr, 16) == 0;
+}
+
+static bool take_token(struct events *ev, uint64_t now_ms)
+{
+	if (now_ms > ev->last_ms) {
+		ev->tokens += (double)(now_ms - ev->last_ms) * BUCKET_PER_SEC / 1000.0;
+		if (ev->tokens > BUCKET_BURST)
+			ev->tokens = BUCKET_BURST;
+	}
+	ev->last_ms = now_ms;
+	if (ev->tokens < 1.0)
+		return false;
+	ev->tokens -= 1.0;
+	return true;
+}
+
+void events_record(struct events *ev, const struct egress_event *e, uint64_t now_ms)
+{
+	struct dest_stat *d = NULL;
+
+	for (size_t i = 0; i < ev->ndests; i++) {
+		if (same_dest(&ev->dests[i].first, e)) {
+			d = &ev->dests[i];
+			break;
+		}
+	}
+	if (!d) {
+		if (ev->ndests == ev->capdests) {
+			size_t cap = ev->capdests ? ev->capdests * 2 : 64;
+			struct dest_stat *n = realloc(ev->dests, cap * sizeof(*n));
+
+			if (!n) {
+				ev->suppressed++;
+				return;
+			}
+			ev->dests = n;
+			ev->capdests = cap;
+		}
+		struct addr a;
+
+		d = &ev->dests[ev->ndests++];
+		memset(d, 0, sizeof(*d));
+		d->first = *e;
+		d->next_report = 1;
+		event_addr(e, &a);
+		d->name = lookup_name(ev, &a);
+	}
+	d->count++;
+	if (d->count < d->next_report)
+		return;
+	d->next_report *= 10;
+	if (!take_token(ev, now_ms)) {
+		ev->suppressed++;
+		return;
+	}
+	print_event(ev, d, e);
+}
+
+int events_handle(void *ctx, void *data, size_t len)
+{
+	struct timespec ts;
+
+	if (len < sizeof(struct egress_event))
+		return 0;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	events_record(ctx, data, (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
+	return 0;
+}
+
+static int by_count_desc(const void *a, const void *b)
+{
+	const struct dest_stat *x = a, *y = b;
+
+	return x->count < y->count ? 1 : x->count > y->count ? -1 : 0;
+}
+
+void events_summary(struct events *ev)
+{
+	char dst[ADDR_STRLEN + 32], a[ADDR_STRLEN];
+	char (*entries)[NAME_MAX_LEN + 1] = NULL;
+	size_t nentries = 0;
+	bool dns = false;
+
+	if (!ev)
+		return;
+	if (ev->suppressed)
+		pr_warn("%llu deny reports were rate-limited; the counts below are complete",
+			(unsigned long long)ev->suppressed);
+	if (!ev->cfg.audit)
+		return;
+	if (!ev->ndests) {
+		pr_info("audit: nothing would have been blocked");
+		return;
+	}
+	qsort(ev->dests, ev->ndests, sizeof(*ev->dests), by_count_desc);
+	pr_info("audit summary: %zu destination(s) would have been blocked:", ev->ndests);
+	entries = calloc(ev->ndests, sizeof(*entries));
+	for (size_t i = 0; i < ev->ndests; i++) {
+		const struct dest_stat *d = &ev->dests[i];
+		const struct egress_event *e = &d->first;
+		char entry[NAME_MAX_LEN + 1];
+		struct addr ad;
+		bool dup = false;
+
+		pr_info("  %8llu  %s%s%s%s  %s", (unsigned long long)d->count,
+			dest_text(e, dst, sizeof(dst)), d->name ? " (" : "", d->name ? d->name : "",
+			d->name ? ")" : "", events_reason_str(e->reason));
+		if (e->reason == EGRESS_DROP_DNS) {
+			dns = true;
+			continue;
+		}
+		if (!entries)
+			continue;
+		/* Suggest the name when we know it, else the address[:port]. */
+		event_addr(e, &ad);
+		addr_format(&ad, a, sizeof(a));
+		if (d->name)
+			snprintf(entry, sizeof(entry), "%s", d->name);
+		else if (e->dport)
+			snprintf(entry, sizeof(entry), ad.family == AF_INET ? "%s:%u" : "[%s]:%u", a,
+				 e->dport);
+		else
+			snprintf(entry, sizeof(entry), "%s", a);
+		for (size_t j = 0; j < nentries && !dup; j++)
+			dup = strcmp(entries[j], entry) == 0;
+		if (!dup)
+			memcpy(entries[nentries++], entry, sizeof(entry));
+	}
+	if (nentries) {
+		char *line = NULL;
+		size_t len = 0;
+		FILE *s = open_memstream(&line, &len);
+
+		if (s) {
+			for (size_t j = 0; j < nentries; j++)
+				fprintf(s, "%s%s", j ? "," : "", entries[j]);
+			fclose(s);
+			pr_info("audit: to allow all of it, run with: --allow-domains \"%s\"", line);
+		}
+		free(line);
+	}
+	if (dns)
+		pr_info("audit: DNS went to a server that is not a resolver; add it with --resolver ADDR if intended");
+	free(entries);
+}

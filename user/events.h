@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Deny events: one line per distinct destination, repeats collapsed with
+ * a count, text or JSON Lines; and the audit summary with a suggestion.
+ */
+#ifndef EGRESSD_EVENTS_H
+#define EGRESSD_EVENTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <linux/types.h>
+
+#include "cli.h"
+#include "dns.h"
+#include "egressd.h"
+#include "policy.h"
+
+struct events_config {
+	enum log_format format;
+	const char *log_file; /* NULL: stderr */
+	bool audit;
+};
+
+struct events;
+
+/* Names for addresses come from the resolution answers and named rules. */
+struct events *events_new(const struct events_config *c, const struct rule *rules, size_t nrules,
+			  const struct dns_answer *answers, size_t nanswers);
+void events_free(struct events *ev); /* accepts NULL */
+
+/* ring_buffer_sample_fn */
+int events_handle(void *ctx, void *data, size_t len);
+
+/* Feed one event with an explicit clock (ms); what events_handle calls. */
+void events_record(struct events *ev, const struct egress_event *e, uint64_t now_ms);
+
+/* At exit: flush collapsed repeats; in audit mode, print the summary. */
+void events_summary(struct events *ev);
+
+/* Human text for a reason ("not in allowlist", ...). */
+const char *events_reason_str(unsigned int reason);
+const char *events_hook_str(unsigned int hook);
+
+#endif

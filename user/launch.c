@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <dirent.h>
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "caps.h"
+#include "cgroup.h"
+#include "launch.h"
+#include "log.h"
+
+int launch_lookup_user(const char *spec, uid_t *uid, gid_t *gid, char *name, size_t namelen)
+{
+	struct passwd *pw;
+	char *end;
+	unsigned long v;
+
+	if (!spec || !*spec)
+		return -EINVAL;
+	errno = 0;
+	pw = getpwnam(spec);
+	if (!pw) {
+		errno = 0;
+		v = strtoul(spec, &end, 10);
+		if (errno || *end || spec[0] == '-' || v >= (uid_t)-1)
+			return -ENOENT;
+		pw = getpwuid((uid_t)v);
+		if (!pw) {
+			*uid = (uid_t)v;
+			*gid = (gid_t)v;
+			if (name && namelen)
+				name[0] = '\0';
+			return 0;
+		}
+	}
+	*uid = pw->pw_uid;
+	*gid = pw->pw_gid;
+	if (name && namelen)
+		snprintf(name, namelen, "%s", pw->pw_name);
+	return 0;
+}
+
+/* close_range() is 5.9+; walk /proc/self/fd on older kernels. */
+static int close_fds_from(int first)
+{
+	DIR *d;
+	struct dirent *de;
+
+	if (syscall(SYS_close_range, first, ~0U, 0) == 0)
+		return 0;
+	d = opendir("/proc/self/fd");
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		char *end;
+		long fd = strtol(de->d_name, &end, 10);
+
+		if (*end || fd < first || fd == dirfd(d))
+			continue;
+		close((int)fd);
+	}
+	closedir(d);
+	return 0;
+}
+
+static void reset_signals(void)
+{
+	sigset_t all;
+	struct sigaction dfl = { .sa_handler = SIG_DFL };
+
+	for (int s = 1; s < NSIG; s++)
+		sigaction(s, &dfl, NULL); /* fails harmlessly for KILL/STOP */
+	sigemptyset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+}
+
+/* Only async-signal-safe-ish calls until exec; we are single-threaded. */
+static void __attribute__((noreturn)) child_fail(const char *what, int err)
+{
+	pr_err("workload setup failed: %s: %s; the command was not run", what, strerror(-err));
+	_exit(EXIT_EGRESSD_FAILURE);
+}
+
+static void __attribute__((noreturn)) child_main(const struct launch_opts *o)
+{
+	int err;
+
+	reset_signals();
+
+	/* The filter is already attached to this cgroup: joining it is enforcement. */
+	if (o->cgroup_dir) {
+		err = cgroup_enter(o->cgroup_dir, 0);
+		if (err)
+			child_fail(o->cgroup_dir, err);
+	}
+
+	err = caps_drop_bounding();
+	if (err)
+		child_fail("dropping the capability bounding set", err);
+
+	if (o->user ? initgroups(o->user, o->gid) : setgroups(1, &o->gid))
+		child_fail("setting supplementary groups", -errno);
+	if (setresgid(o->gid, o->gid, o->gid))
+		child_fail("setgid", -errno);
+	if (setresuid(o->uid, o->uid, o->uid))
+		child_fail("setuid", -errno);
+
+	err = caps_drop_all();
+	if (err)
+		child_fail("dropping capabilities", err);
+
+	/* An inherited socket was created outside the cgroup: a proven bypass. */
+	err = close_fds_from(3);
+	if (err)
+		child_fail("closing inherited file descriptors", err);
+
+	execvp(o->argv[0], o->argv);
+	err = errno;
+	if (err == ENOENT) {
+		pr_err("command not found: %s", o->argv[0]);
+		_exit(EXIT_NOT_FOUND);
+	}
+	pr_err("cannot execute %s: %s", o->argv[0], strerror(err));
+	_exit(EXIT_CANNOT_EXEC);
+}
+
+int launch_start(const struct launch_opts *o, pid_t *pid_out)
+{
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0)
+		child_main(o);
+	*pid_out = pid;
+	return 0;
+}

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Start the workload: in the filtered cgroup, as its user, with nothing. */
+#ifndef EGRESSD_LAUNCH_H
+#define EGRESSD_LAUNCH_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+/* egressd's own failures, and the shell's conventions for exec failures. */
+#define EXIT_EGRESSD_FAILURE 125
+#define EXIT_CANNOT_EXEC 126
+#define EXIT_NOT_FOUND 127
+
+struct launch_opts {
+	char *const *argv;
+	const char *cgroup_dir; /* move the child here first; NULL: stay */
+	uid_t uid;
+	gid_t gid;
+	const char *user; /* for supplementary groups; NULL: just gid */
+};
+
+/*
+ * Resolve "name" or "uid" into uid, gid and canonical name.  An unknown
+ * numeric uid gets gid = uid.  0 or -ENOENT / -EINVAL.
+ */
+int launch_lookup_user(const char *spec, uid_t *uid, gid_t *gid, char *name, size_t namelen);
+
+/*
+ * fork; the child joins the cgroup, drops every privilege, closes every fd
+ * above 2, restores signals, and execs.  A child that cannot do any of
+ * that exits 125 (126/127 for exec failures) without running the command.
+ */
+int launch_start(const struct launch_opts *o, pid_t *pid_out);
+
+#endif

@@ -1,0 +1,511 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * egressd run: resolve, load, attach, launch, wait, clean up.
+ *
+ * Ordering is the security argument:
+ *   1. everything that can fail (capabilities, parsing, resolution, load,
+ *      attach) happens before the command exists, so any failure means the
+ *      command never runs (fail closed);
+ *   2. the filter is attached to the cgroup before the child joins it, so
+ *      there is no instant at which the command runs unfiltered;
+ *   3. at exit, every process in the cgroup is killed before anything is
+ *      detached, so nothing ever runs unfiltered afterwards either.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <bpf/libbpf.h>
+#include <linux/magic.h>
+
+#include "caps.h"
+#include "cgroup.h"
+#include "cli.h"
+#include "dns.h"
+#include "egress.skel.h"
+#include "events.h"
+#include "ghmeta.h"
+#include "identity.h"
+#include "launch.h"
+#include "loader.h"
+#include "log.h"
+#include "run.h"
+#include "stats.h"
+
+#define RESOLV_CONF "/etc/resolv.conf"
+#define KILL_TIMEOUT_MS 5000
+
+static const int forwarded_signals[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM,
+					 SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT };
+
+int run_load_resolvers(struct run_config *c)
+{
+	char err[512];
+	FILE *f;
+	int ret;
+
+	if (c->nresolvers)
+		return 0;
+	f = fopen(RESOLV_CONF, "re");
+	if (!f) {
+		pr_err("cannot read %s: %s; name a DNS server with --resolver ADDR", RESOLV_CONF,
+		       strerror(errno));
+		return -errno;
+	}
+	ret = resolvconf_parse(f, RESOLV_CONF, c->resolvers, MAX_RESOLVERS, &c->nresolvers, err,
+			       sizeof(err));
+	fclose(f);
+	if (ret)
+		pr_err("%s; name a DNS server with --resolver ADDR", err);
+	return ret;
+}
+
+/*
+ * Replace every domain entry by its addresses (same port, name kept for
+ * messages), and add GitHub's ranges when github.com is allowed.
+ */
+static int resolve_domains(struct run_config *c, struct dns_answer **answers_out, size_t *n_out)
+{
+	const char **names = NULL;
+	struct dns_answer *ans = NULL;
+	struct dns_opts opts = { .timeout_ms = 2000, .tries = 2 };
+	struct policy resolved;
+	size_t nnames = 0;
+	bool github = false;
+	char err[512];
+	int ret = 0;
+
+	policy_init(&resolved);
+	names = calloc(c->policy.n ? c->policy.n : 1, sizeof(*names));
+	if (!names)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->policy.n; i++) {
+		const struct entry *e = &c->policy.entries[i];
+		bool dup = false;
+
+		if (e->kind != ENTRY_DOMAIN)
+			continue;
+		for (size_t j = 0; j < nnames && !dup; j++)
+			dup = strcmp(names[j], e->name) == 0;
+		if (!dup)
+			names[nnames++] = e->name;
+		if (strcmp(e->name, "github.com") == 0)
+			github = true;
+	}
+	if (!nnames)
+		goto out;
+
+	pr_debug("resolving %zu names", nnames);
+	ret = dns_resolve_all(names, nnames, c->resolvers, c->nresolvers, &opts, &ans);
+	if (ret == -ENOENT) {
+		for (size_t i = 0; i < nnames; i++) {
+			if (!ans[i].ok)
+				pr_err("Failed to resolve domain: %s (%s)", ans[i].name, ans[i].reason);
+		}
+		pr_err("refusing to start: every allowed domain must resolve");
+		goto out;
+	} else if (ret) {
+		pr_err("cannot resolve domains: %s", strerror(-ret));
+		goto out;
+	}
+
+	/* Rebuild: CIDRs as given, each domain entry once per address. */
+	for (size_t i = 0; i < c->policy.n && !ret; i++) {
+		const struct entry *e = &c->policy.entries[i];
+
+		if (e->kind != ENTRY_DOMAIN) {
+			ret = policy_add(&resolved, e);
+			continue;
+		}
+		for (size_t j = 0; j < nnames && !ret; j++) {
+			if (strcmp(ans[j].name, e->name))
+				continue;
+			for (size_t k = 0; k < ans[j].naddrs && !ret; k++) {
+				struct entry a = { .kind = ENTRY_CIDR, .addr = ans[j].addrs[k],
+						   .port = e->port };
+
+				a.prefixlen = a.addr.family == AF_INET ? 32 : 128;
+				snprintf(a.name, sizeof(a.name), "%s", e->name);
+				ret = policy_add(&resolved, &a);
+			}
+		}
+	}
+	if (ret)
+		goto out;
+
+	if (github) {
+		struct ghmeta_opts go = {
+			.url = c->github_meta_url ? c->github_meta_url : GHMETA_DEFAULT_URL,
+			.ca_file = c->ca_file,
+			.connect_timeout_ms = 5000,
+			.total_timeout_ms = 15000,
+			.resolvers = c->resolvers,
+			.nresolvers = c->nresolvers,
+		};
+
+		ret = ghmeta_fetch(&go, &resolved, err, sizeof(err));
+		if (ret) {
+			pr_err("Failed to fetch GitHub IP ranges: %s", err);
+			goto out;
+		}
+	}
+
+	policy_free(&c->policy);
+	c->policy = resolved;
+	policy_init(&resolved);
+out:
+	policy_free(&resolved);
+	free(names);
+	if (!ret) {
+		*answers_out = ans;
+		*n_out = ans ? nnames : 0;
+	} else {
+		dns_answers_free(ans, ans ? nnames : 0);
+	}
+	return ret;
+}
+
+/* Isolation OFF: become the command, as --user if given. Never returns. */
+static int run_unfiltered(struct run_config *c)
+{
+	if (c->user) {
+		struct identity id;
+
+		if (identity_resolve(c->user, &id))
+			return EXIT_EGRESSD_FAILURE;
+		if ((id.name[0] ? initgroups(id.name, id.gid) : setgroups(1, &id.gid)) ||
+		    setresgid(id.gid, id.gid, id.gid) || setresuid(id.uid, id.uid, id.uid)) {
+			pr_err("cannot switch to user %s: %s", c->user, strerror(errno));
+			return EXIT_EGRESSD_FAILURE;
+		}
+	}
+	execvp(c->argv[0], c->argv);
+	if (errno == ENOENT) {
+		pr_err("command not found: %s", c->argv[0]);
+		return EXIT_NOT_FOUND;
+	}
+	pr_err("cannot execute %s: %s", c->argv[0], strerror(errno));
+	return EXIT_CANNOT_EXEC;
+}
+
+static int open_cgroup_dir(const char *path, int *fd_out)
+{
+	struct statfs sfs;
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0) {
+		int err = -errno;
+
+		pr_err("cannot open cgroup %s: %s", path, strerror(errno));
+		return err;
+	}
+	if (fstatfs(fd, &sfs) || sfs.f_type != CGROUP2_SUPER_MAGIC) {
+		pr_err("%s is not a cgroup v2 directory", path);
+		close(fd);
+		return -EINVAL;
+	}
+	*fd_out = fd;
+	return 0;
+}
+
+struct session {
+	struct run_config *cfg;
+	struct egress_bpf *skel;
+	struct events *events;
+	struct ring_buffer *rb;
+	char cg_dir[PATH_MAX];
+	int cg_fd;
+	bool cg_created;
+	bool attached;
+	pid_t child;
+	int sfd;
+	int epfd;
+};
+
+/* Wait for the child, forwarding signals and printing events. */
+static int supervise(struct session *s)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	int status = 0;
+
+	s->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (s->epfd < 0)
+		return -errno;
+	ev.data.fd = s->sfd;
+	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->sfd, &ev))
+		return -errno;
+	if (s->rb) {
+		ev.data.fd = ring_buffer__epoll_fd(s->rb);
+		if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, ev.data.fd, &ev))
+			return -errno;
+	}
+
+	for (;;) {
+		struct epoll_event got[4];
+		int n = epoll_wait(s->epfd, got, 4, -1);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		for (int i = 0; i < n; i++) {
+			struct signalfd_siginfo si;
+
+			if (got[i].data.fd != s->sfd) {
+				ring_buffer__consume(s->rb);
+				continue;
+			}
+			if (read(s->sfd, &si, sizeof(si)) != sizeof(si))
+				continue;
+			if (si.ssi_signo != SIGCHLD) {
+				/*
+				 * Terminal-generated signals (SI_KERNEL) already
+				 * reached the command through its process group;
+				 * forwarding them would deliver them twice.
+				 */
+				if (si.ssi_code != SI_KERNEL)
+					kill(s->child, (int)si.ssi_signo);
+				continue;
+			}
+			pid_t w = waitpid(s->child, &status, WNOHANG);
+
+			if (w == s->child) {
+				if (s->rb)
+					ring_buffer__consume(s->rb);
+				if (WIFEXITED(status))
+					return WEXITSTATUS(status);
+				if (WIFSIGNALED(status))
+					return 128 + WTERMSIG(status);
+				return EXIT_EGRESSD_FAILURE;
+			}
+		}
+	}
+}
+
+/*
+ * Never detach while anything may still run in the cgroup: kill what we
+ * own, and for a cgroup we don't own, leave the filter in place.
+ */
+static void teardown(struct session *s)
+{
+	int left;
+
+	if (!s->attached)
+		goto close_fd;
+	if (s->cg_created) {
+		left = cgroup_kill_all(s->cg_dir, KILL_TIMEOUT_MS);
+		if (left) {
+			pr_warn("processes in %s did not exit; leaving the filter attached so they stay contained",
+				s->cg_dir);
+			goto close_fd;
+		}
+	} else {
+		left = cgroup_count_procs(s->cg_dir, getpid());
+		if (left) {
+			pr_info("%d process(es) remain in %s; leaving the filter attached so they stay contained",
+				left, s->cg_dir);
+			goto close_fd;
+		}
+	}
+	if (loader_detach(s->skel, s->cg_fd))
+		pr_warn("detaching from %s failed; the cgroup keeps its filter", s->cg_dir);
+	if (s->cg_created && cgroup_remove(s->cg_dir))
+		pr_warn("cannot remove cgroup %s: %s", s->cg_dir, strerror(errno));
+close_fd:
+	if (s->cg_fd >= 0)
+		close(s->cg_fd);
+}
+
+static int setup_cgroup(struct session *s)
+{
+	char mnt[PATH_MAX], own[PATH_MAX];
+	int ret;
+
+	ret = cgroup_self_dir(mnt, sizeof(mnt), own, sizeof(own));
+	if (ret)
+		return ret;
+	switch (s->cfg->cgroup_mode) {
+	case CGROUP_MODE_NEW:
+		cgroup_reap_stale(own);
+		ret = cgroup_create_child(own, s->cg_dir, sizeof(s->cg_dir));
+		if (ret)
+			return ret;
+		s->cg_created = true;
+		break;
+	case CGROUP_MODE_SELF:
+		snprintf(s->cg_dir, sizeof(s->cg_dir), "%s", own);
+		break;
+	case CGROUP_MODE_PATH:
+		if (s->cfg->cgroup_path[0] == '/')
+			ret = snprintf(s->cg_dir, sizeof(s->cg_dir), "%s", s->cfg->cgroup_path);
+		else
+			ret = snprintf(s->cg_dir, sizeof(s->cg_dir), "%s/%s", mnt, s->cfg->cgroup_path);
+		if (ret < 0 || (size_t)ret >= sizeof(s->cg_dir))
+			return -ENAMETOOLONG;
+		break;
+	}
+	ret = open_cgroup_dir(s->cg_dir, &s->cg_fd);
+	if (ret && s->cg_created) {
+		cgroup_remove(s->cg_dir);
+		s->cg_created = false;
+	}
+	return ret;
+}
+
+static void print_startup(const struct session *s, const struct rule *rules, size_t nrules,
+			  const struct identity *id)
+{
+	char res[MAX_RESOLVERS * 64] = "", one[64];
+	size_t n4 = 0, n6 = 0;
+
+	for (size_t i = 0; i < nrules; i++) {
+		if (rules[i].addr.family == AF_INET)
+			n4++;
+		else
+			n6++;
+	}
+	for (size_t i = 0; i < s->cfg->nresolvers; i++) {
+		if (i)
+			strcat(res, ",");
+		strcat(res, resolver_format(&s->cfg->resolvers[i], one, sizeof(one)));
+	}
+	pr_info("isolation ON%s: allowing %zu IPv4 + %zu IPv6 prefixes; DNS only to %s; cgroup %s; running %s as uid %u",
+		s->cfg->audit ? " (AUDIT: nothing is blocked)" : "", n4, n6, res, s->cg_dir,
+		s->cfg->argv[0], (unsigned)id->uid);
+}
+
+int do_run(int argc, char **argv)
+{
+	struct session s = { .cg_fd = -1, .sfd = -1, .epfd = -1 };
+	struct run_config cfg;
+	struct identity id;
+	struct rule *rules = NULL;
+	struct dns_answer *answers = NULL;
+	size_t nrules = 0, nanswers = 0;
+	struct loader_config lc = {};
+	sigset_t mask, oldmask;
+	char err[512];
+	int ret, status = EXIT_EGRESSD_FAILURE;
+
+	s.cfg = &cfg;
+	ret = cli_parse_run(argc, argv, &cfg);
+	if (ret) {
+		cli_free(&cfg);
+		return ret > 0 ? 0 : EXIT_EGRESSD_FAILURE;
+	}
+	if (!cfg.isolation) {
+		pr_warn("Network isolation: OFF (use --allow-domains to enable)");
+		status = run_unfiltered(&cfg);
+		cli_free(&cfg);
+		return status;
+	}
+
+	/* Before anything privileged or on the network. */
+	if (caps_check_required())
+		goto out;
+	if (identity_resolve(cfg.user, &id))
+		goto out;
+	if (run_load_resolvers(&cfg))
+		goto out;
+	if (resolve_domains(&cfg, &answers, &nanswers))
+		goto out;
+	if (policy_compile(&cfg.policy, &rules, &nrules, err, sizeof(err))) {
+		pr_err("%s", err);
+		goto out;
+	}
+	if (loader_probe())
+		goto out;
+
+	lc.audit = cfg.audit;
+	lc.events = true;
+	lc.rules = rules;
+	lc.nrules = nrules;
+	lc.resolvers = cfg.resolvers;
+	lc.nresolvers = cfg.nresolvers;
+	if (loader_load(&lc, &s.skel))
+		goto out;
+
+	s.events = events_new(&(struct events_config){ .format = cfg.log_format,
+						      .log_file = cfg.log_file,
+						      .audit = cfg.audit },
+			      rules, nrules, answers, nanswers);
+	if (!s.events) {
+		pr_err("cannot set up deny event reporting: %s", strerror(errno));
+		goto out;
+	}
+	s.rb = ring_buffer__new(bpf_map__fd(s.skel->maps.events), events_handle, s.events, NULL);
+	if (!s.rb) {
+		pr_err("cannot open the events ring buffer: %s", strerror(errno));
+		goto out;
+	}
+
+	if (setup_cgroup(&s))
+		goto out;
+	if (loader_attach(s.skel, s.cg_fd))
+		goto out_cgroup;
+	s.attached = true;
+
+	print_startup(&s, rules, nrules, &id);
+
+	/* Blocked before fork so no signal is lost; the child unblocks them. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	for (size_t i = 0; i < sizeof(forwarded_signals) / sizeof(forwarded_signals[0]); i++)
+		sigaddset(&mask, forwarded_signals[i]);
+	if (sigprocmask(SIG_BLOCK, &mask, &oldmask) ||
+	    (s.sfd = signalfd(-1, &mask, SFD_CLOEXEC)) < 0) {
+		pr_err("cannot set up signal handling: %s", strerror(errno));
+		goto out_cgroup;
+	}
+
+	struct launch_opts lo = {
+		.argv = cfg.argv,
+		.cgroup_dir = cfg.cgroup_mode == CGROUP_MODE_SELF ? NULL : s.cg_dir,
+		.uid = id.uid,
+		.gid = id.gid,
+		.user = id.name[0] ? id.name : NULL,
+	};
+	ret = launch_start(&lo, &s.child);
+	if (ret) {
+		pr_err("cannot start the command: %s", strerror(-ret));
+		goto out_cgroup;
+	}
+	ret = supervise(&s);
+	if (ret < 0) {
+		pr_err("lost track of the command: %s; killing it", strerror(-ret));
+		kill(s.child, SIGKILL);
+		waitpid(s.child, NULL, 0);
+		status = EXIT_EGRESSD_FAILURE;
+	} else {
+		status = ret;
+	}
+	if (cfg.audit)
+		events_summary(s.events);
+	if (cfg.stats)
+		stats_print(s.skel, rules, nrules);
+
+out_cgroup:
+	teardown(&s);
+out:
+	if (s.sfd >= 0)
+		close(s.sfd);
+	if (s.epfd >= 0)
+		close(s.epfd);
+	ring_buffer__free(s.rb);
+	events_free(s.events);
+	loader_destroy(s.skel);
+	dns_answers_free(answers, nanswers);
+	free(rules);
+	cli_free(&cfg);
+	return status;
+}
