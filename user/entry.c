@@ -1,0 +1,495 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Allowlist entries: an address, a CIDR or a domain name, each optionally
+ * limited to one port.  Every error names the text that caused it.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+
+#include "entry.h"
+
+#define LABEL_MAX_LEN 63
+#define WHY_LEN 320
+/* Room for a quoted 253-character name even when every byte is escaped. */
+#define QUOTE_LEN (4 * (NAME_MAX_LEN + 16) + 8)
+
+static bool is_space(unsigned char c)
+{
+	return c == ' ' || (c >= '\t' && c <= '\r');
+}
+
+static bool is_cntrl(unsigned char c)
+{
+	return c < 0x20 || c == 0x7f;
+}
+
+static bool is_digit(unsigned char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static bool is_alpha(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/*
+ * Copy user text into a message with control and non-ASCII bytes, quotes
+ * and backslashes escaped, so a hostile entry cannot garble a terminal.
+ */
+static const char *quote(const char *s, size_t len, char *buf, size_t buflen)
+{
+	size_t i, o = 0;
+
+	for (i = 0; i < len && o + 5 < buflen; i++) {
+		unsigned char c = s[i];
+
+		if (is_cntrl(c) || c >= 0x80)
+			o += snprintf(buf + o, buflen - o, "\\x%02x", c);
+		else if (c == '"' || c == '\\')
+			o += snprintf(buf + o, buflen - o, "\\%c", c);
+		else
+			buf[o++] = c;
+	}
+	if (i < len && o + 4 <= buflen) {
+		memcpy(buf + o, "...", 3);
+		o += 3;
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
+static void set_err(char *err, size_t errlen, const char *what, const char *text,
+		    const char *why)
+{
+	char q[QUOTE_LEN];
+
+	if (!err || !errlen)
+		return;
+	snprintf(err, errlen, "invalid %s \"%s\": %s", what,
+		 quote(text, strlen(text), q, sizeof(q)), why);
+}
+
+static void addr_mask(struct addr *a, unsigned int prefixlen)
+{
+	unsigned int i, bits = addr_len(a) * 8;
+
+	for (i = prefixlen; i < bits; i++)
+		a->bytes[i / 8] &= ~(0x80 >> (i % 8));
+}
+
+/*
+ * A decimal number of digits only: no sign, no blanks, no "0x", and no
+ * leading zero (is "010" ten or eight?).  0, -EINVAL (not a number) or
+ * -ERANGE (above max).
+ */
+static int parse_uint(const char *s, unsigned long max, unsigned long *out)
+{
+	unsigned long v;
+	char *end;
+
+	if (!is_digit(s[0]))
+		return -EINVAL;
+	if (s[0] == '0' && s[1] != '\0')
+		return is_digit(s[1]) ? -EDOM : -EINVAL;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (*end)
+		return -EINVAL;
+	if (errno == ERANGE || v > max)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
+static int parse_port(const char *s, uint16_t *port, char *why, size_t whylen)
+{
+	unsigned long v;
+	int ret;
+
+	if (!*s) {
+		snprintf(why, whylen, "missing port after \":\"");
+		return -EINVAL;
+	}
+	ret = parse_uint(s, 65535, &v);
+	if (ret == -EDOM) {
+		snprintf(why, whylen, "port \"%s\" has a leading zero", s);
+		return -EINVAL;
+	}
+	if (ret == -ERANGE) {
+		snprintf(why, whylen, "port %s is out of range (1-65535)", s);
+		return -EINVAL;
+	}
+	if (ret) {
+		snprintf(why, whylen, "port \"%s\" is not a number", s);
+		return -EINVAL;
+	}
+	if (v == 0) {
+		snprintf(why, whylen,
+			 "port 0 is not allowed (leave the port out to allow every port)");
+		return -EINVAL;
+	}
+	*port = (uint16_t)v;
+	return 0;
+}
+
+/*
+ * Check a name of len bytes (not NUL-terminated).  On success *namelen is
+ * its length without the optional trailing dot.
+ */
+static int name_check(const char *name, size_t len, size_t *namelen, char *why,
+		      size_t whylen)
+{
+	size_t i, start, llen;
+	bool last_digit = false;
+
+	if (len == 0) {
+		snprintf(why, whylen, "empty name");
+		return -EINVAL;
+	}
+	if (len == 1 && name[0] == '.') {
+		snprintf(why, whylen, "\".\" (the DNS root) is not a name that can be allowed");
+		return -EINVAL;
+	}
+	if (memchr(name, '*', len)) {
+		snprintf(why, whylen,
+			 "wildcards (\"*\") are not supported yet; list every name");
+		return -EINVAL;
+	}
+	for (i = 0; i < len; i++) {
+		unsigned char c = name[i];
+
+		if (c >= 0x80) {
+			snprintf(why, whylen,
+				 "non-ASCII character; give internationalized names in punycode (xn--...)");
+			return -EINVAL;
+		}
+		if (c == ' ' || is_space(c)) {
+			snprintf(why, whylen, "contains whitespace");
+			return -EINVAL;
+		}
+		if (is_cntrl(c)) {
+			snprintf(why, whylen, "contains a control character");
+			return -EINVAL;
+		}
+		if (c == '_') {
+			snprintf(why, whylen, "underscore \"_\" is not allowed in a host name");
+			return -EINVAL;
+		}
+		if (!is_alpha(c) && !is_digit(c) && c != '-' && c != '.') {
+			snprintf(why, whylen, "invalid character '%c' in a domain name", c);
+			return -EINVAL;
+		}
+	}
+
+	if (name[len - 1] == '.')
+		len--;
+	if (len > NAME_MAX_LEN) {
+		snprintf(why, whylen, "name is %zu characters long (max %d)", len,
+			 NAME_MAX_LEN);
+		return -EINVAL;
+	}
+
+	start = 0;
+	for (i = 0; i <= len; i++) {
+		if (i < len && name[i] != '.')
+			continue;
+		llen = i - start;
+		if (llen == 0) {
+			snprintf(why, whylen, "empty label (leading dot or \"..\")");
+			return -EINVAL;
+		}
+		if (llen > LABEL_MAX_LEN) {
+			snprintf(why, whylen, "label \"%.*s\" is %zu characters long (max %d)",
+				 (int)llen, name + start, llen, LABEL_MAX_LEN);
+			return -EINVAL;
+		}
+		if (name[start] == '-' || name[i - 1] == '-') {
+			snprintf(why, whylen, "label \"%.*s\" %s with a hyphen", (int)llen,
+				 name + start, name[start] == '-' ? "starts" : "ends");
+			return -EINVAL;
+		}
+		last_digit = is_digit(name[start]);
+		start = i + 1;
+	}
+	/*
+	 * "1.2.3", "010.1.1.1", "1.2.3.999", "1.2.3.4x": a mistyped address.
+	 * No top-level domain starts with a digit.
+	 */
+	if (last_digit) {
+		snprintf(why, whylen, "not a valid IPv4 address or domain name");
+		return -EINVAL;
+	}
+	*namelen = len;
+	return 0;
+}
+
+int name_validate(const char *name, char *err, size_t errlen)
+{
+	char why[WHY_LEN];
+	size_t len;
+	int ret;
+
+	if (!name)
+		name = "";
+	ret = name_check(name, strlen(name), &len, why, sizeof(why));
+	if (ret)
+		set_err(err, errlen, "domain name", name, why);
+	return ret;
+}
+
+/*
+ * host is an address with an optional "/prefixlen" (len bytes, no port, no
+ * brackets).  v6only: it came in brackets.
+ */
+static int parse_cidr(const char *host, size_t len, bool v6only, struct entry *e,
+		      char *why, size_t whylen)
+{
+	char abuf[INET6_ADDRSTRLEN + 8], plbuf[32], fix[ENTRY_STRLEN];
+	const char *slash = memchr(host, '/', len);
+	size_t alen = slash ? (size_t)(slash - host) : len;
+	unsigned int max;
+	unsigned long plen;
+	bool mapped;
+	int ret;
+
+	if (alen == 0) {
+		snprintf(why, whylen, "missing address before \"/\"");
+		return -EINVAL;
+	}
+	if (alen >= sizeof(abuf)) {
+		snprintf(why, whylen, "not a valid IP address");
+		return -EINVAL;
+	}
+	memcpy(abuf, host, alen);
+	abuf[alen] = '\0';
+
+	if (strchr(abuf, '%')) {
+		snprintf(why, whylen,
+			 "IPv6 zone \"%s\" is not supported; use a global address",
+			 strchr(abuf, '%'));
+		return -EINVAL;
+	}
+	if (addr_parse(abuf, &e->addr)) {
+		if (strchr(abuf, ':'))
+			snprintf(why, whylen, "\"%s\" is not a valid IPv6 address", abuf);
+		else if (v6only)
+			snprintf(why, whylen, "\"%s\" is not an IPv6 address", abuf);
+		else
+			snprintf(why, whylen,
+				 "\"%s\" is not an IP address (a prefix length needs one)",
+				 abuf);
+		return -EINVAL;
+	}
+	mapped = strchr(abuf, ':') && e->addr.family == AF_INET;
+	if (v6only && !strchr(abuf, ':')) {
+		snprintf(why, whylen, "brackets are only for IPv6 addresses");
+		return -EINVAL;
+	}
+
+	max = mapped ? 128 : addr_len(&e->addr) * 8;
+	plen = max;
+	if (slash) {
+		size_t plenlen = len - alen - 1;
+
+		if (plenlen == 0) {
+			snprintf(why, whylen, "missing prefix length after \"/\"");
+			return -EINVAL;
+		}
+		if (plenlen >= sizeof(plbuf)) {
+			snprintf(why, whylen, "prefix length \"%.*s\" is not a number",
+				 (int)plenlen, slash + 1);
+			return -EINVAL;
+		}
+		memcpy(plbuf, slash + 1, plenlen);
+		plbuf[plenlen] = '\0';
+		ret = parse_uint(plbuf, max, &plen);
+		if (ret == -ERANGE) {
+			snprintf(why, whylen, "prefix length %s is out of range (0-%u)",
+				 plbuf, max);
+			return -EINVAL;
+		}
+		if (ret == -EDOM) {
+			snprintf(why, whylen, "prefix length \"%s\" has a leading zero", plbuf);
+			return -EINVAL;
+		}
+		if (ret) {
+			snprintf(why, whylen, "prefix length \"%s\" is not a number", plbuf);
+			return -EINVAL;
+		}
+	}
+	if (mapped) {
+		if (plen < 96) {
+			snprintf(why, whylen,
+				 "prefix length %lu is shorter than the IPv4-mapped range ::ffff:0:0/96",
+				 plen);
+			return -EINVAL;
+		}
+		plen -= 96;
+	}
+	e->kind = ENTRY_CIDR;
+	e->prefixlen = (uint8_t)plen;
+
+	if (!addr_host_bits_clear(&e->addr, e->prefixlen)) {
+		struct entry f = *e;
+
+		addr_mask(&f.addr, f.prefixlen);
+		snprintf(why, whylen, "host bits are set; did you mean %s?",
+			 entry_format(&f, fix, sizeof(fix)));
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int parse_name(const char *host, size_t hostlen, struct entry *e, char *why,
+		      size_t whylen)
+{
+	size_t namelen, i;
+	int ret;
+
+	ret = name_check(host, hostlen, &namelen, why, whylen);
+	if (ret)
+		return ret;
+	e->kind = ENTRY_DOMAIN;
+	for (i = 0; i < namelen; i++) {
+		char c = host[i];
+
+		e->name[i] = (c >= 'A' && c <= 'Z') ? c - 'A' + 'a' : c;
+	}
+	e->name[namelen] = '\0';
+	return 0;
+}
+
+static int parse(const char *text, struct entry *e, char *why, size_t whylen)
+{
+	const char *p, *host = text, *colon, *port = NULL;
+	size_t hostlen = strlen(text);
+	bool bracketed = false, bare_v6 = false;
+	int ret;
+
+	memset(e, 0, sizeof(*e));
+	if (!*text) {
+		snprintf(why, whylen, "empty entry");
+		return -EINVAL;
+	}
+	for (p = text; *p; p++) {
+		if (is_space(*p)) {
+			snprintf(why, whylen, "contains whitespace");
+			return -EINVAL;
+		}
+		if (is_cntrl(*p)) {
+			snprintf(why, whylen, "contains a control character");
+			return -EINVAL;
+		}
+	}
+
+	/* Split off the port. */
+	if (text[0] == '[') {
+		const char *close = strchr(text, ']');
+
+		if (!close) {
+			snprintf(why, whylen, "missing \"]\" after the IPv6 address");
+			return -EINVAL;
+		}
+		bracketed = true;
+		host = text + 1;
+		hostlen = close - host;
+		if (hostlen == 0) {
+			snprintf(why, whylen, "nothing between \"[\" and \"]\"");
+			return -EINVAL;
+		}
+		if (close[1] == ':') {
+			port = close + 2;
+		} else if (close[1]) {
+			snprintf(why, whylen, "unexpected \"%s\" after \"]\" (expected \":PORT\")",
+				 close + 1);
+			return -EINVAL;
+		}
+	} else if ((colon = strchr(text, ':')) && strchr(colon + 1, ':')) {
+		/*
+		 * Two or more colons: a bare IPv6 address or prefix.  A port
+		 * would be ambiguous ("2001:db8::1:443" is an address), so
+		 * there is none; ports need brackets.
+		 */
+		bare_v6 = true;
+	} else if (colon) {
+		hostlen = colon - text;
+		port = colon + 1;
+		if (hostlen == 0) {
+			snprintf(why, whylen, "missing address or name before \":\"");
+			return -EINVAL;
+		}
+	}
+
+	if (port) {
+		ret = parse_port(port, &e->port, why, whylen);
+		if (ret)
+			return ret;
+	}
+
+	if (bracketed)
+		return parse_cidr(host, hostlen, true, e, why, whylen);
+	if (bare_v6) {
+		const char *slash = strchr(text, '/');
+
+		ret = parse_cidr(host, hostlen, false, e, why, whylen);
+		if (ret && slash && strchr(slash, ':')) {
+			const char *pc = strrchr(text, ':');
+
+			snprintf(why, whylen,
+				 "an IPv6 prefix with a port needs brackets: [%.*s]:%s",
+				 (int)(pc - text), text, pc + 1);
+		}
+		return ret;
+	}
+	/* A prefix length needs an address; otherwise address, else name. */
+	if (memchr(host, '/', hostlen))
+		return parse_cidr(host, hostlen, false, e, why, whylen);
+	if (!parse_cidr(host, hostlen, false, e, why, whylen))
+		return 0;
+	memset(&e->addr, 0, sizeof(e->addr));
+	return parse_name(host, hostlen, e, why, whylen);
+}
+
+int entry_parse(const char *text, struct entry *out, char *err, size_t errlen)
+{
+	char why[WHY_LEN];
+	struct entry e;
+	int ret;
+
+	if (!text)
+		text = "";
+	ret = parse(text, &e, why, sizeof(why));
+	if (ret) {
+		set_err(err, errlen, "entry", text, why);
+		return ret;
+	}
+	*out = e;
+	return 0;
+}
+
+const char *entry_format(const struct entry *e, char *buf, size_t len)
+{
+	char a[ADDR_STRLEN], pl[8] = "", port[8] = "";
+
+	if (!len)
+		return buf;
+	if (e->port)
+		snprintf(port, sizeof(port), ":%u", e->port);
+	if (e->kind == ENTRY_DOMAIN) {
+		snprintf(buf, len, "%s%s", e->name, port);
+		return buf;
+	}
+	addr_format(&e->addr, a, sizeof(a));
+	if (e->prefixlen != addr_len(&e->addr) * 8)
+		snprintf(pl, sizeof(pl), "/%u", e->prefixlen);
+	if (e->port && e->addr.family == AF_INET6)
+		snprintf(buf, len, "[%s%s]%s", a, pl, port);
+	else
+		snprintf(buf, len, "%s%s%s", a, pl, port);
+	return buf;
+}
