@@ -61,6 +61,11 @@ int identity_resolve(const char *user_opt, struct identity *id)
 			snprintf(r.name, sizeof(r.name), "%s", pw->pw_name);
 	}
 
+	struct passwd *pw = getpwuid(r.uid);
+
+	if (pw && pw->pw_dir)
+		snprintf(r.home, sizeof(r.home), "%s", pw->pw_dir);
+
 	if (r.uid == 0 && !r.explicit_user) {
 		pr_err("refusing to run the command as root: a uid-0 workload can leave the cgroup, read root-owned BPF pins and kill egressd");
 		pr_err("use --user USER (e.g. --user nobody), or --user root to accept that risk");

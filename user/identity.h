@@ -10,6 +10,7 @@ struct identity {
 	uid_t uid;
 	gid_t gid;
 	char name[64]; /* "" for a uid with no passwd entry */
+	char home[256]; /* passwd home, "" if none */
 	bool explicit_user;
 };
 

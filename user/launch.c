@@ -100,6 +100,16 @@ static void __attribute__((noreturn)) child_main(const struct launch_opts *o)
 			child_fail(o->cgroup_dir, err);
 	}
 
+	/*
+	 * Like su and runuser: a tool run as another user must not write
+	 * into the caller's home (npm's cache in /root/.npm, say).
+	 */
+	if (o->home && o->uid != getuid()) {
+		if (setenv("HOME", o->home, 1) ||
+		    (o->user && (setenv("USER", o->user, 1) || setenv("LOGNAME", o->user, 1))))
+			child_fail("setting HOME/USER", -errno);
+	}
+
 	err = caps_drop_bounding();
 	if (err)
 		child_fail("dropping the capability bounding set", err);

@@ -16,7 +16,8 @@ struct launch_opts {
 	const char *cgroup_dir; /* move the child here first; NULL: stay */
 	uid_t uid;
 	gid_t gid;
-	const char *user; /* for supplementary groups; NULL: just gid */
+	const char *user; /* for supplementary groups and $USER; NULL: just gid */
+	const char *home; /* $HOME when switching users; NULL: leave env alone */
 };
 
 /*

@@ -474,6 +474,7 @@ int do_run(int argc, char **argv)
 		.uid = id.uid,
 		.gid = id.gid,
 		.user = id.name[0] ? id.name : NULL,
+		.home = id.home[0] ? id.home : NULL,
 	};
 	ret = launch_start(&lo, &s.child);
 	if (ret) {
