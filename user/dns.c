@@ -1,0 +1,556 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Resolve every allowed name at once with c-ares, failing closed.
+ *
+ * One channel, one A and one AAAA query per name, all sent before the first
+ * answer is read, driven with ares_getsock()/poll() until every query has
+ * called back.  The channel is configured entirely from our arguments:
+ * servers are set explicitly, lookups are "b" (DNS only, never /etc/hosts),
+ * and every option that would otherwise make ares_init_options() read
+ * /etc/resolv.conf is given, so it does not.
+ *
+ * Choices:
+ * - ARES_FLAG_NOCHECKRESP: without it c-ares 1.18 treats SERVFAIL/REFUSED
+ *   as "try the next server" and, once the tries are spent, reports
+ *   ECONNREFUSED, which hides the real cause.  With it the rcode reaches us.
+ *   The cost: a SERVFAIL from the first resolver is not retried on the
+ *   others.  We fail closed either way; a precise reason matters more.
+ * - Truncation: c-ares retries over TCP by itself (IGNTC is not set).  To
+ *   tell "truncated answer and TCP retry failed" from a plain failure we
+ *   install our own socket functions and note every UDP answer with TC set.
+ * - Unspecified answers (0.0.0.0, ::, ::ffff:0.0.0.0) are dropped: they are
+ *   what DNS-level blockers answer, and allowing 0.0.0.0/32 means nothing.
+ *   A name whose only answers were unspecified fails with its own reason.
+ * - IPv4-mapped AAAA answers become the IPv4 address, as addr_parse() does.
+ */
+#include <ares.h>
+#include <ares_dns.h>
+#include <arpa/nameser.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "dns.h"
+#include "log.h"
+
+enum { Q_A = 0, Q_AAAA = 1, Q_NUM = 2 };
+
+struct dns_run;
+
+struct dns_query {
+	struct dns_run *run;
+	size_t idx;
+	int fam;          /* Q_A or Q_AAAA */
+	bool done;
+	int status;       /* ARES_* once done */
+	bool truncated;   /* a UDP answer to it had TC set */
+	bool unspecified; /* it answered only 0.0.0.0 / :: */
+};
+
+struct dns_run {
+	const char *const *names;
+	size_t n;
+	struct dns_answer *ans;
+	struct dns_query *q; /* 2 * n, q[2 * i + fam] */
+	size_t pending;
+	int err;             /* -ENOMEM from a callback */
+};
+
+static pthread_once_t ares_once = PTHREAD_ONCE_INIT;
+static int ares_init_status = ARES_SUCCESS;
+
+static void ares_global_init(void)
+{
+	ares_init_status = ares_library_init(ARES_LIB_INIT_ALL);
+}
+
+/* Names compare case-insensitively, and "a.b." equals "a.b". */
+static bool name_eq(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+
+	if (la && a[la - 1] == '.')
+		la--;
+	if (lb && b[lb - 1] == '.')
+		lb--;
+	return la == lb && strncasecmp(a, b, la) == 0;
+}
+
+/* A UDP answer with TC set: remember which query it was for. */
+static void note_truncated(struct dns_run *run, const unsigned char *buf, size_t len)
+{
+	char *qname = NULL;
+	long enclen;
+	int qtype, fam;
+	size_t i;
+
+	if (len < HFIXEDSZ || !(buf[2] & 0x02) || DNS_HEADER_QDCOUNT(buf) != 1)
+		return;
+	if (ares_expand_name(buf + HFIXEDSZ, buf, (int)len, &qname, &enclen) != ARES_SUCCESS)
+		return;
+	if (HFIXEDSZ + (size_t)enclen + QFIXEDSZ > len)
+		goto out;
+	qtype = DNS_QUESTION_TYPE(buf + HFIXEDSZ + enclen);
+	if (qtype == T_A)
+		fam = Q_A;
+	else if (qtype == T_AAAA)
+		fam = Q_AAAA;
+	else
+		goto out;
+	for (i = 0; i < run->n; i++)
+		if (name_eq(run->names[i], qname))
+			run->q[2 * i + fam].truncated = true;
+out:
+	ares_free_string(qname);
+}
+
+/*
+ * User socket functions.  With these installed c-ares leaves socket setup
+ * to us, so we do what it would: non-blocking, close-on-exec, TCP_NODELAY.
+ */
+static ares_socket_t sock_open(int af, int type, int proto, void *data)
+{
+	int fd, one = 1;
+
+	(void)data;
+	fd = socket(af, type | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
+	if (fd >= 0 && type == SOCK_STREAM)
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	return fd < 0 ? ARES_SOCKET_BAD : fd;
+}
+
+static int sock_close(ares_socket_t fd, void *data)
+{
+	(void)data;
+	return close(fd);
+}
+
+static int sock_connect(ares_socket_t fd, const struct sockaddr *sa, ares_socklen_t len,
+			void *data)
+{
+	(void)data;
+	return connect(fd, sa, len);
+}
+
+static ares_ssize_t sock_recvfrom(ares_socket_t fd, void *buf, size_t len, int flags,
+				  struct sockaddr *from, ares_socklen_t *fromlen, void *data)
+{
+	ssize_t r = recvfrom(fd, buf, len, flags, from, fromlen);
+
+	/* c-ares passes an address only for UDP; TCP reads are stream pieces. */
+	if (r > 0 && from)
+		note_truncated(data, buf, (size_t)r);
+	return r;
+}
+
+static ares_ssize_t sock_sendv(ares_socket_t fd, const struct iovec *iov, int n, void *data)
+{
+	(void)data;
+	return writev(fd, iov, n);
+}
+
+static const struct ares_socket_functions sock_funcs = {
+	.asocket = sock_open,
+	.aclose = sock_close,
+	.aconnect = sock_connect,
+	.arecvfrom = sock_recvfrom,
+	.asendv = sock_sendv,
+};
+
+static bool addr_unspecified(const struct addr *a)
+{
+	static const uint8_t zero[16];
+
+	return memcmp(a->bytes, zero, addr_len(a)) == 0;
+}
+
+static bool answer_has(const struct dns_answer *ans, const struct addr *a)
+{
+	size_t i;
+
+	for (i = 0; i < ans->naddrs; i++)
+		if (ans->addrs[i].family == a->family &&
+		    memcmp(ans->addrs[i].bytes, a->bytes, addr_len(a)) == 0)
+			return true;
+	return false;
+}
+
+/* Parse one successful answer into the name's address list. */
+static int collect(struct dns_run *run, struct dns_query *q, const unsigned char *abuf,
+		   int alen)
+{
+	struct dns_answer *ans = &run->ans[q->idx];
+	struct hostent *he = NULL;
+	size_t nnew = 0, nskipped = 0, cnt = 0, i;
+	struct addr *tmp;
+	int status;
+
+	if (q->fam == Q_A)
+		status = ares_parse_a_reply(abuf, alen, &he, NULL, NULL);
+	else
+		status = ares_parse_aaaa_reply(abuf, alen, &he, NULL, NULL);
+	if (status != ARES_SUCCESS)
+		return status;
+
+	while (he->h_addr_list[cnt])
+		cnt++;
+	if (!cnt) {
+		status = ARES_ENODATA; /* e.g. a CNAME chain ending nowhere */
+		goto out;
+	}
+	if (cnt > SIZE_MAX / sizeof(*tmp) - ans->naddrs) {
+		status = ARES_ENOMEM;
+		goto out;
+	}
+	tmp = realloc(ans->addrs, (ans->naddrs + cnt) * sizeof(*tmp));
+	if (!tmp) {
+		status = ARES_ENOMEM;
+		goto out;
+	}
+	ans->addrs = tmp;
+
+	for (i = 0; i < cnt; i++) {
+		const uint8_t *raw = (const uint8_t *)he->h_addr_list[i];
+		struct addr a = { 0 };
+
+		if (he->h_addrtype == AF_INET && he->h_length == 4) {
+			a.family = AF_INET;
+			memcpy(a.bytes, raw, 4);
+		} else if (he->h_addrtype == AF_INET6 && he->h_length == 16) {
+			if (IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)raw)) {
+				a.family = AF_INET;
+				memcpy(a.bytes, raw + 12, 4);
+			} else {
+				a.family = AF_INET6;
+				memcpy(a.bytes, raw, 16);
+			}
+		} else {
+			nskipped++;
+			continue;
+		}
+		if (addr_unspecified(&a)) {
+			nskipped++;
+			continue;
+		}
+		if (answer_has(ans, &a))
+			continue;
+		ans->addrs[ans->naddrs++] = a;
+		nnew++;
+	}
+
+	if (!nnew && nskipped == cnt) {
+		q->unspecified = true;
+		status = ARES_ENODATA;
+	}
+out:
+	ares_free_hostent(he);
+	return status;
+}
+
+static void on_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
+{
+	struct dns_query *q = arg;
+	struct dns_run *run = q->run;
+
+	(void)timeouts;
+	if (q->done)
+		return;
+	if (status == ARES_SUCCESS)
+		status = collect(run, q, abuf, alen);
+	if (status == ARES_ENOMEM)
+		run->err = -ENOMEM;
+	q->status = status;
+	q->done = true;
+	run->pending--;
+}
+
+/* Higher is more informative when both families failed. */
+static int reason_rank(const struct dns_query *q)
+{
+	switch (q->status) {
+	case ARES_ENOTFOUND:
+		return 10;
+	case ARES_ESERVFAIL:
+		return 9;
+	case ARES_EREFUSED:
+		return 8;
+	case ARES_EFORMERR:
+	case ARES_ENOTIMP:
+	case ARES_EBADRESP:
+		return q->truncated ? 7 : 6;
+	case ARES_ECONNREFUSED: /* a definite answer beats silence */
+		return q->truncated ? 7 : 5;
+	case ARES_ETIMEOUT:
+		return q->truncated ? 7 : 4;
+	case ARES_ENODATA:
+		return q->unspecified ? 2 : 1;
+	default:
+		return 3;
+	}
+}
+
+static const char *status_text(int status)
+{
+	switch (status) {
+	case ARES_ENOTFOUND:
+		return "NXDOMAIN";
+	case ARES_ESERVFAIL:
+		return "SERVFAIL";
+	case ARES_EREFUSED:
+		return "REFUSED";
+	case ARES_EFORMERR:
+		return "FORMERR (the resolver could not parse the query)";
+	case ARES_ENOTIMP:
+		return "NOTIMP";
+	case ARES_EBADRESP:
+		return "malformed answer";
+	case ARES_ETIMEOUT:
+		return "timeout";
+	case ARES_ECONNREFUSED:
+		return "connection refused";
+	case ARES_ENODATA:
+		return "no addresses (NOERROR, no A/AAAA records)";
+	case ARES_ENOMEM:
+		return "out of memory";
+	case ARES_EBADNAME:
+		return "invalid name";
+	case ARES_ECANCELLED:
+	case ARES_EDESTRUCTION:
+		return "cancelled";
+	default:
+		return ares_strerror(status);
+	}
+}
+
+static void set_reason(struct dns_answer *ans, const struct dns_query *q)
+{
+	if (q->truncated && reason_rank(q) == 7)
+		snprintf(ans->reason, sizeof(ans->reason),
+			 "truncated answer and TCP retry failed (%s)", status_text(q->status));
+	else if (q->status == ARES_ENODATA && q->unspecified)
+		snprintf(ans->reason, sizeof(ans->reason),
+			 "no addresses (the resolver answered only 0.0.0.0 or ::)");
+	else
+		snprintf(ans->reason, sizeof(ans->reason), "%s", status_text(q->status));
+}
+
+static int set_servers(ares_channel ch, const struct resolver *servers, size_t nservers)
+{
+	struct ares_addr_port_node nodes[MAX_RESOLVERS];
+	size_t i;
+
+	memset(nodes, 0, sizeof(nodes));
+	for (i = 0; i < nservers; i++) {
+		const struct resolver *r = &servers[i];
+
+		nodes[i].next = i + 1 < nservers ? &nodes[i + 1] : NULL;
+		nodes[i].family = r->addr.family;
+		if (r->addr.family == AF_INET)
+			memcpy(&nodes[i].addr.addr4, r->addr.bytes, 4);
+		else if (r->addr.family == AF_INET6)
+			memcpy(&nodes[i].addr.addr6, r->addr.bytes, 16);
+		else
+			return -EINVAL;
+		nodes[i].udp_port = r->port ? r->port : DNS_PORT;
+		nodes[i].tcp_port = nodes[i].udp_port;
+	}
+	switch (ares_set_servers_ports(ch, nodes)) {
+	case ARES_SUCCESS:
+		return 0;
+	case ARES_ENOMEM:
+		return -ENOMEM;
+	default:
+		return -EINVAL;
+	}
+}
+
+static int make_channel(const struct resolver *servers, size_t nservers,
+			const struct dns_opts *opts, struct dns_run *run, ares_channel *out)
+{
+	static char lookups[] = "b";
+	struct ares_options ao;
+	ares_channel ch;
+	int mask, err;
+
+	/*
+	 * Every option ARES_CONFIG_CHECK() looks at is given (servers,
+	 * domains and sortlist empty), so /etc/resolv.conf is never read.
+	 */
+	memset(&ao, 0, sizeof(ao));
+	mask = ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_NDOTS |
+	       ARES_OPT_LOOKUPS | ARES_OPT_SERVERS | ARES_OPT_DOMAINS | ARES_OPT_SORTLIST;
+	ao.flags = ARES_FLAG_NOSEARCH | ARES_FLAG_NOALIASES | ARES_FLAG_NOCHECKRESP;
+	ao.timeout = opts->timeout_ms;
+	ao.tries = opts->tries;
+	ao.ndots = 1;
+	ao.lookups = lookups;
+
+	switch (ares_init_options(&ch, &ao, mask)) {
+	case ARES_SUCCESS:
+		break;
+	case ARES_ENOMEM:
+		return -ENOMEM;
+	default:
+		return -EIO;
+	}
+	err = set_servers(ch, servers, nservers);
+	if (err) {
+		ares_destroy(ch);
+		return err;
+	}
+	ares_set_socket_functions(ch, &sock_funcs, run);
+	*out = ch;
+	return 0;
+}
+
+/* Drive the channel until every query has called back. */
+static int run_loop(ares_channel ch, struct dns_run *run)
+{
+	while (run->pending && !run->err) {
+		ares_socket_t socks[ARES_GETSOCK_MAXNUM];
+		struct pollfd pfd[ARES_GETSOCK_MAXNUM];
+		struct timeval tv, *tvp;
+		int bits, nfds = 0, ms = -1, r, i;
+
+		bits = ares_getsock(ch, socks, ARES_GETSOCK_MAXNUM);
+		for (i = 0; i < ARES_GETSOCK_MAXNUM; i++) {
+			short ev = 0;
+
+			if (ARES_GETSOCK_READABLE(bits, i))
+				ev |= POLLIN;
+			if (ARES_GETSOCK_WRITABLE(bits, i))
+				ev |= POLLOUT;
+			if (!ev)
+				continue;
+			pfd[nfds].fd = socks[i];
+			pfd[nfds].events = ev;
+			pfd[nfds].revents = 0;
+			nfds++;
+		}
+		tvp = ares_timeout(ch, NULL, &tv);
+		if (tvp)
+			ms = (int)(tvp->tv_sec * 1000 + (tvp->tv_usec + 999) / 1000);
+		if (!nfds && !tvp)
+			return -EIO; /* queries pending but nothing to wait for */
+
+		r = poll(pfd, nfds, ms);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (r == 0) {
+			ares_process_fd(ch, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+			continue;
+		}
+		for (i = 0; i < nfds; i++) {
+			short re = pfd[i].revents;
+
+			if (!re)
+				continue;
+			ares_process_fd(ch, re & (POLLIN | POLLERR | POLLHUP) ? pfd[i].fd
+									 : ARES_SOCKET_BAD,
+					re & (POLLOUT | POLLERR | POLLHUP) ? pfd[i].fd
+									   : ARES_SOCKET_BAD);
+		}
+	}
+	return run->err;
+}
+
+void dns_answers_free(struct dns_answer *a, size_t n)
+{
+	size_t i;
+
+	if (!a)
+		return;
+	for (i = 0; i < n; i++)
+		free(a[i].addrs);
+	free(a);
+}
+
+int dns_resolve_all(const char *const *names, size_t n, const struct resolver *servers,
+		    size_t nservers, const struct dns_opts *opts, struct dns_answer **out)
+{
+	struct dns_run run = { .names = names, .n = n };
+	ares_channel ch = NULL;
+	size_t i, nfailed = 0;
+	int err, f;
+
+	if ((n && !names) || !servers || !nservers || nservers > MAX_RESOLVERS || !opts ||
+	    opts->timeout_ms <= 0 || opts->tries <= 0 || !out)
+		return -EINVAL;
+	for (i = 0; i < n; i++)
+		if (!names[i] || !names[i][0] || strlen(names[i]) > NAME_MAX_LEN)
+			return -EINVAL;
+	if (!n) {
+		*out = NULL;
+		return 0;
+	}
+
+	pthread_once(&ares_once, ares_global_init);
+	if (ares_init_status != ARES_SUCCESS)
+		return -EIO;
+
+	run.ans = calloc(n, sizeof(*run.ans));
+	run.q = calloc(n * Q_NUM, sizeof(*run.q));
+	if (!run.ans || !run.q) {
+		err = -ENOMEM;
+		goto out;
+	}
+	err = make_channel(servers, nservers, opts, &run, &ch);
+	if (err)
+		goto out;
+
+	for (i = 0; i < n; i++) {
+		snprintf(run.ans[i].name, sizeof(run.ans[i].name), "%s", names[i]);
+		for (f = 0; f < Q_NUM; f++) {
+			struct dns_query *q = &run.q[Q_NUM * i + f];
+
+			q->run = &run;
+			q->idx = i;
+			q->fam = f;
+			run.pending++;
+			ares_query(ch, names[i], C_IN, f == Q_A ? T_A : T_AAAA, on_answer, q);
+		}
+	}
+
+	err = run_loop(ch, &run);
+	if (err)
+		goto out;
+
+	for (i = 0; i < n; i++) {
+		struct dns_answer *ans = &run.ans[i];
+		const struct dns_query *qa = &run.q[Q_NUM * i + Q_A];
+		const struct dns_query *q6 = &run.q[Q_NUM * i + Q_AAAA];
+
+		if (ans->naddrs) {
+			ans->ok = 1;
+			continue;
+		}
+		nfailed++;
+		set_reason(ans, reason_rank(qa) >= reason_rank(q6) ? qa : q6);
+		pr_debug("resolving %s failed: %s", ans->name, ans->reason);
+	}
+	*out = run.ans;
+	run.ans = NULL;
+	err = nfailed ? -ENOENT : 0;
+out:
+	/* Destroying the channel calls back pending queries: q stays valid. */
+	if (ch)
+		ares_destroy(ch);
+	dns_answers_free(run.ans, n);
+	free(run.q);
+	return err;
+}
