@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <bpf/libbpf.h>
 
 #include "dns.h"
@@ -38,6 +39,7 @@ static int do_resolve(int argc, char **argv)
 	struct dns_answer *ans = NULL;
 	char err[256], a[ADDR_STRLEN];
 	const char **names;
+	struct timespec t0, t1;
 	size_t n = 0;
 	int i, ret, status = EXIT_EGRESSD_FAILURE;
 
@@ -51,6 +53,8 @@ static int do_resolve(int argc, char **argv)
 				pr_err("--resolver: %s", err);
 				goto out;
 			}
+		} else if (strcmp(argv[i], "-v") == 0) {
+			log_set_level(LOG_LEVEL_DEBUG);
 		} else if (name_validate(argv[i], err, sizeof(err))) {
 			pr_err("%s", err);
 			goto out;
@@ -59,12 +63,16 @@ static int do_resolve(int argc, char **argv)
 		}
 	}
 	if (!n) {
-		pr_err("usage: egressd resolve [--resolver ADDR[:PORT]]... NAME...");
+		pr_err("usage: egressd resolve [-v] [--resolver ADDR[:PORT]]... NAME...");
 		goto out;
 	}
 	if (run_load_resolvers(&c))
 		goto out;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	ret = dns_resolve_all(names, n, c.resolvers, c.nresolvers, &opts, &ans);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	pr_debug("resolved %zu names in %.2f ms", n,
+		 (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
 	if (ret && ret != -ENOENT) {
 		pr_err("cannot resolve: %s", strerror(-ret));
 		goto out;
