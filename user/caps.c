@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,9 +63,21 @@ int caps_check_required(void)
 	return -EPERM;
 }
 
+/* Whether caps_drop_bounding() could empty the bounding set. */
+static bool bounding_dropped;
+
 int caps_drop_bounding(void)
 {
 	int last = cap_last_cap();
+
+	/*
+	 * Without CAP_SETPCAP (an unprivileged egressd with isolation OFF)
+	 * the bounding set cannot be changed, and need not be: no_new_privs,
+	 * set below, already stops exec from granting anything.
+	 */
+	bounding_dropped = caps_have(CAP_SETPCAP);
+	if (!bounding_dropped)
+		return 0;
 
 	if (last < 0)
 		last = CAP_LAST_CAP;
@@ -99,10 +112,12 @@ int caps_drop_all(void)
 	if (d[0].effective | d[1].effective | d[0].permitted | d[1].permitted | d[0].inheritable |
 	    d[1].inheritable)
 		return -EPERM;
-	for (int c = 0; c <= (last < 0 ? CAP_LAST_CAP : last); c++) {
+	for (int c = 0; bounding_dropped && c <= (last < 0 ? CAP_LAST_CAP : last); c++) {
 		if (prctl(PR_CAPBSET_READ, c, 0, 0, 0) == 1)
 			return -EPERM;
 	}
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, CAP_NET_ADMIN, 0, 0) == 1)
+		return -EPERM;
 	if (prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1)
 		return -EPERM;
 	return 0;

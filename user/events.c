@@ -251,10 +251,22 @@ static void print_event(struct events *ev, const struct dest_stat *d, const stru
 		return;
 	}
 
-	char who[64], name[NAME_MAX_LEN + 8] = "", times[48] = "";
+	char who[64], name[NAME_MAX_LEN + 8] = "", times[48] = "", comm[EGRESS_COMM_LEN + 1];
 
+	/*
+	 * comm is whatever the process set with PR_SET_NAME: a newline in it
+	 * would forge a line of its own, an escape byte would drive the
+	 * terminal.  Text mode shows control bytes as '?'.
+	 */
+	for (size_t i = 0; i <= EGRESS_COMM_LEN; i++) {
+		unsigned char ch = i < EGRESS_COMM_LEN ? (unsigned char)e->comm[i] : 0;
+
+		comm[i] = (char)(ch && (ch < 0x20 || ch == 0x7f) ? '?' : ch);
+		if (!ch)
+			break;
+	}
 	if (e->pid)
-		snprintf(who, sizeof(who), "%.*s[%u]", EGRESS_COMM_LEN, e->comm, e->pid);
+		snprintf(who, sizeof(who), "%s[%u]", comm, e->pid);
 	else
 		snprintf(who, sizeof(who), "uid %u", e->uid);
 	if (d->name)
@@ -279,8 +291,9 @@ static bool take_token(struct events *ev, uint64_t now_ms)
 		ev->tokens += (double)(now_ms - ev->last_ms) * BUCKET_PER_SEC / 1000.0;
 		if (ev->tokens > BUCKET_BURST)
 			ev->tokens = BUCKET_BURST;
+		ev->last_ms = now_ms;
 	}
-	ev->last_ms = now_ms;
+	/* A clock that steps back refills nothing until it passes last_ms again. */
 	if (ev->tokens < 1.0)
 		return false;
 	ev->tokens -= 1.0;
@@ -297,6 +310,19 @@ void events_record(struct events *ev, const struct egress_event *e, uint64_t now
 			break;
 		}
 	}
+	/*
+	 * In audit mode a connect or sendmsg that would have been denied is
+	 * let through, so the packets of that very connection then reach the
+	 * packet hook and are reported again, one event per packet: a single
+	 * TCP connect would count 5 or more and its 10th "occurrence" would
+	 * print as "uid N ... (packet)" after two attempts.  Enforcing, those
+	 * packets never exist.  So once a socket hook has reported a
+	 * destination, audit events of the packet hook for it are not counted;
+	 * packets no socket hook sees (raw, ICMP) still are.
+	 */
+	if (d && (e->flags & EGRESS_EVENT_AUDIT) && e->hook == EGRESS_HOOK_SKB &&
+	    d->first.hook != EGRESS_HOOK_SKB)
+		return;
 	if (!d) {
 		if (ev->ndests == ev->capdests) {
 			size_t cap = ev->capdests ? ev->capdests * 2 : 64;
@@ -356,9 +382,10 @@ void events_summary(struct events *ev)
 
 	if (!ev)
 		return;
+	/* Without --audit no counts follow, so promise none. */
 	if (ev->suppressed)
-		pr_warn("%llu deny reports were rate-limited; the counts below are complete",
-			(unsigned long long)ev->suppressed);
+		pr_warn("%llu deny reports were rate-limited%s", (unsigned long long)ev->suppressed,
+			ev->cfg.audit ? "; the counts below are complete" : "");
 	if (!ev->cfg.audit)
 		return;
 	if (!ev->ndests) {

@@ -3,10 +3,13 @@
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
+#include <limits.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -69,6 +72,31 @@ static int close_fds_from(int first)
 	return 0;
 }
 
+/* Is there a file the command name refers to (as this user can see)? */
+static bool command_exists(const char *cmd)
+{
+	const char *path = getenv("PATH");
+	char buf[PATH_MAX];
+	struct stat st;
+
+	if (strchr(cmd, '/'))
+		return stat(cmd, &st) == 0;
+	if (!path)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	while (*path) {
+		size_t n = strcspn(path, ":");
+
+		if ((size_t)snprintf(buf, sizeof(buf), "%.*s/%s", (int)n, n ? path : ".", cmd) <
+			    sizeof(buf) &&
+		    stat(buf, &st) == 0 && !S_ISDIR(st.st_mode))
+			return true;
+		path += n;
+		if (*path == ':')
+			path++;
+	}
+	return false;
+}
+
 static void reset_signals(void)
 {
 	sigset_t all;
@@ -114,12 +142,15 @@ static void __attribute__((noreturn)) child_main(const struct launch_opts *o)
 	if (err)
 		child_fail("dropping the capability bounding set", err);
 
-	if (o->user ? initgroups(o->user, o->gid) : setgroups(1, &o->gid))
-		child_fail("setting supplementary groups", -errno);
-	if (setresgid(o->gid, o->gid, o->gid))
-		child_fail("setgid", -errno);
-	if (setresuid(o->uid, o->uid, o->uid))
-		child_fail("setuid", -errno);
+	/* An unprivileged egressd (isolation OFF) running as itself has nothing to switch. */
+	if (geteuid() == 0 || o->uid != getuid() || o->gid != getgid()) {
+		if (o->user ? initgroups(o->user, o->gid) : setgroups(1, &o->gid))
+			child_fail("setting supplementary groups", -errno);
+		if (setresgid(o->gid, o->gid, o->gid))
+			child_fail("setgid", -errno);
+		if (setresuid(o->uid, o->uid, o->uid))
+			child_fail("setuid", -errno);
+	}
 
 	err = caps_drop_all();
 	if (err)
@@ -132,7 +163,12 @@ static void __attribute__((noreturn)) child_main(const struct launch_opts *o)
 
 	execvp(o->argv[0], o->argv);
 	err = errno;
-	if (err == ENOENT) {
+	/*
+	 * execvp() reports EACCES when any PATH directory was unsearchable,
+	 * even if the command exists nowhere.  Like the shell, say "not
+	 * found" (127) unless there is a file by that name to blame (126).
+	 */
+	if (err == ENOENT || err == ENOTDIR || (err == EACCES && !command_exists(o->argv[0]))) {
 		pr_err("command not found: %s", o->argv[0]);
 		_exit(EXIT_NOT_FOUND);
 	}

@@ -174,29 +174,6 @@ out:
 	return ret;
 }
 
-/* Isolation OFF: become the command, as --user if given. Never returns. */
-static int run_unfiltered(struct run_config *c)
-{
-	if (c->user) {
-		struct identity id;
-
-		if (identity_resolve(c->user, &id))
-			return EXIT_EGRESSD_FAILURE;
-		if ((id.name[0] ? initgroups(id.name, id.gid) : setgroups(1, &id.gid)) ||
-		    setresgid(id.gid, id.gid, id.gid) || setresuid(id.uid, id.uid, id.uid)) {
-			pr_err("cannot switch to user %s: %s", c->user, strerror(errno));
-			return EXIT_EGRESSD_FAILURE;
-		}
-	}
-	execvp(c->argv[0], c->argv);
-	if (errno == ENOENT) {
-		pr_err("command not found: %s", c->argv[0]);
-		return EXIT_NOT_FOUND;
-	}
-	pr_err("cannot execute %s: %s", c->argv[0], strerror(errno));
-	return EXIT_CANNOT_EXEC;
-}
-
 static int open_cgroup_dir(const char *path, int *fd_out)
 {
 	struct statfs sfs;
@@ -403,18 +380,25 @@ int do_run(int argc, char **argv)
 		cli_free(&cfg);
 		return ret > 0 ? 0 : EXIT_EGRESSD_FAILURE;
 	}
+	/*
+	 * OFF means no filter, nothing else: the command is still started
+	 * the same way (no capabilities, no_new_privs, no inherited fds,
+	 * never uid 0 by accident), so a default-off para session does not
+	 * hand its workload the capabilities egressd was given.
+	 */
 	if (!cfg.isolation) {
 		pr_warn("Network isolation: OFF (use --allow-domains to enable)");
-		status = run_unfiltered(&cfg);
-		cli_free(&cfg);
-		return status;
-	}
-
-	/* Before anything privileged or on the network. */
-	if (caps_check_required())
+		if (cfg.audit || cfg.stats)
+			pr_warn("--audit and --stats do nothing with isolation OFF");
+	} else if (caps_check_required()) {
+		/* Before anything privileged or on the network. */
 		goto out;
+	}
 	if (identity_resolve(cfg.user, &id))
 		goto out;
+	if (!cfg.isolation)
+		goto launch;
+
 	if (run_load_resolvers(&cfg))
 		goto out;
 	if (resolve_domains(&cfg, &answers, &nanswers))
@@ -457,6 +441,7 @@ int do_run(int argc, char **argv)
 
 	print_startup(&s, rules, nrules, &id);
 
+launch:
 	/* Blocked before fork so no signal is lost; the child unblocks them. */
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);
@@ -470,7 +455,7 @@ int do_run(int argc, char **argv)
 
 	struct launch_opts lo = {
 		.argv = cfg.argv,
-		.cgroup_dir = cfg.cgroup_mode == CGROUP_MODE_SELF ? NULL : s.cg_dir,
+		.cgroup_dir = !cfg.isolation || cfg.cgroup_mode == CGROUP_MODE_SELF ? NULL : s.cg_dir,
 		.uid = id.uid,
 		.gid = id.gid,
 		.user = id.name[0] ? id.name : NULL,
@@ -490,9 +475,10 @@ int do_run(int argc, char **argv)
 	} else {
 		status = ret;
 	}
-	if (cfg.audit)
+	/* Rate-limited reports, and in audit mode the summary. */
+	if (s.events)
 		events_summary(s.events);
-	if (cfg.stats)
+	if (cfg.stats && s.skel)
 		stats_print(s.skel, rules, nrules);
 
 out_cgroup:
