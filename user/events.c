@@ -23,6 +23,7 @@ struct dest_stat {
 	struct egress_event first; /* pid/comm of the first offender */
 	uint64_t count;
 	uint64_t next_report; /* print when count reaches this */
+	uint64_t reported;    /* count at the last printed line, 0: never */
 	const char *name;     /* resolved-from name, or NULL */
 };
 
@@ -220,7 +221,8 @@ static void json_str(FILE *f, const char *s, size_t max)
 	fputc('"', f);
 }
 
-static void print_event(struct events *ev, const struct dest_stat *d, const struct egress_event *e)
+static void print_event(struct events *ev, struct dest_stat *d, const struct egress_event *e,
+			bool final)
 {
 	char dst[ADDR_STRLEN + 32], a[ADDR_STRLEN];
 	const char *verb = (e->flags & EGRESS_EVENT_AUDIT) ? "audit: would block" : "blocked";
@@ -245,8 +247,9 @@ static void print_event(struct events *ev, const struct dest_stat *d, const stru
 			json_str(ev->out, d->name, NAME_MAX_LEN);
 		else
 			fputs("null", ev->out);
-		fprintf(ev->out, ",\"reason\":\"%s\",\"count\":%llu}\n", events_reason_str(e->reason),
-			(unsigned long long)d->count);
+		fprintf(ev->out, ",\"reason\":\"%s\",\"count\":%llu%s}\n", events_reason_str(e->reason),
+			(unsigned long long)d->count, final ? ",\"final\":true" : "");
+		d->reported = d->count;
 		fflush(ev->out);
 		return;
 	}
@@ -272,7 +275,9 @@ static void print_event(struct events *ev, const struct dest_stat *d, const stru
 	if (d->name)
 		snprintf(name, sizeof(name), " (%s)", d->name);
 	if (d->count > 1)
-		snprintf(times, sizeof(times), " [%llu times so far]", (unsigned long long)d->count);
+		snprintf(times, sizeof(times), final ? " [%llu times in total]" : " [%llu times so far]",
+			 (unsigned long long)d->count);
+	d->reported = d->count;
 	fprintf(ev->out, "egressd: %s %s -> %s%s: %s%s%s\n", verb, who,
 		dest_text(e, dst, sizeof(dst)), name, events_reason_str(e->reason),
 		e->hook == EGRESS_HOOK_SKB ? " (packet)" : "", times);
@@ -352,7 +357,7 @@ void events_record(struct events *ev, const struct egress_event *e, uint64_t now
 		ev->suppressed++;
 		return;
 	}
-	print_event(ev, d, e);
+	print_event(ev, d, e, false);
 }
 
 int events_handle(void *ctx, void *data, size_t len)
@@ -382,6 +387,17 @@ void events_summary(struct events *ev)
 
 	if (!ev)
 		return;
+	/*
+	 * Close the books on destinations whose repeats were collapsed since
+	 * their last line (1500 attempts last printed at 1000).  Ones never
+	 * printed at all are what the warning below counts.
+	 */
+	for (size_t i = 0; i < ev->ndests; i++) {
+		struct dest_stat *d = &ev->dests[i];
+
+		if (d->reported && d->count > d->reported)
+			print_event(ev, d, &d->first, true);
+	}
 	/* Without --audit no counts follow, so promise none. */
 	if (ev->suppressed)
 		pr_warn("%llu deny reports were rate-limited%s", (unsigned long long)ev->suppressed,

@@ -308,6 +308,28 @@ static void test_repeats_collapse(void **state)
 	assert_string_equal(f->lines[3], want);
 }
 
+/* At exit, repeats collapsed since the last line are totalled once. */
+static void test_final_total(void **state)
+{
+	struct fixture *f = *state;
+	struct events *ev = open_events(f, LOG_FORMAT_TEXT, false, NULL, 0, NULL, 0);
+	struct egress_event e = ev4("198.51.100.20", 80, IPPROTO_TCP, EGRESS_DROP_NOT_ALLOWED);
+	struct egress_event once = ev4("198.51.100.21", 80, IPPROTO_TCP, EGRESS_DROP_NOT_ALLOWED);
+	const char *base = "egressd: blocked probe[1234] -> 198.51.100.20:80/tcp: not in allowlist";
+	char want[160];
+
+	for (int i = 0; i < 1500; i++)
+		events_record(ev, &e, 5000);
+	events_record(ev, &once, 5000); /* printed once, nothing to total */
+	events_summary(ev);
+	events_free(ev);
+	assert_int_equal(read_lines(f, f->log), 6);
+	snprintf(want, sizeof(want), "%s [1000 times so far]", base);
+	assert_string_equal(f->lines[3], want);
+	snprintf(want, sizeof(want), "%s [1500 times in total]", base);
+	assert_string_equal(f->lines[5], want);
+}
+
 /* Port, protocol and reason each make a destination distinct. */
 static void test_distinct_destinations(void **state)
 {
@@ -752,6 +774,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_udp_and_reasons_text, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ipv6_brackets, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_text_comm_sanitized, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_final_total, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_repeats_collapse, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_distinct_destinations, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_token_bucket, setup, teardown),
