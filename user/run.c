@@ -212,7 +212,7 @@ struct session {
 static int supervise(struct session *s)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
-	int status = 0;
+	int status = 0, st;
 
 	s->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (s->epfd < 0)
@@ -254,17 +254,29 @@ static int supervise(struct session *s)
 					kill(s->child, (int)si.ssi_signo);
 				continue;
 			}
-			pid_t w = waitpid(s->child, &status, WNOHANG);
+			/*
+			 * Reap every child, not just ours: as PID 1 of a
+			 * container (--cgroup self) orphans are reparented to
+			 * us, and left unreaped they pile up as zombies.
+			 */
+			bool done = false;
+			pid_t w;
 
-			if (w == s->child) {
-				if (s->rb)
-					ring_buffer__consume(s->rb);
-				if (WIFEXITED(status))
-					return WEXITSTATUS(status);
-				if (WIFSIGNALED(status))
-					return 128 + WTERMSIG(status);
-				return EXIT_EGRESSD_FAILURE;
+			while ((w = waitpid(-1, &st, WNOHANG)) > 0) {
+				if (w == s->child) {
+					status = st;
+					done = true;
+				}
 			}
+			if (!done)
+				continue;
+			if (s->rb)
+				ring_buffer__consume(s->rb);
+			if (WIFEXITED(status))
+				return WEXITSTATUS(status);
+			if (WIFSIGNALED(status))
+				return 128 + WTERMSIG(status);
+			return EXIT_EGRESSD_FAILURE;
 		}
 	}
 }
