@@ -535,12 +535,28 @@ int dns_resolve_all(const char *const *names, size_t n, const struct resolver *s
 		const struct dns_query *qa = &run.q[Q_NUM * i + Q_A];
 		const struct dns_query *q6 = &run.q[Q_NUM * i + Q_AAAA];
 
-		if (ans->naddrs) {
+		/*
+		 * Only NODATA may excuse a family: a name with just A or just
+		 * AAAA records is fine, but a timeout or SERVFAIL on one of
+		 * them is a failure, not a silently half-allowed name.
+		 */
+		bool hard_a = qa->status != ARES_SUCCESS && qa->status != ARES_ENODATA;
+		bool hard_6 = q6->status != ARES_SUCCESS && q6->status != ARES_ENODATA;
+
+		if (ans->naddrs && !hard_a && !hard_6) {
 			ans->ok = 1;
 			continue;
 		}
 		nfailed++;
-		set_reason(ans, reason_rank(qa) >= reason_rank(q6) ? qa : q6);
+		if (ans->naddrs) {
+			const struct dns_query *bad = hard_a ? qa : q6;
+
+			set_reason(ans, bad);
+			snprintf(ans->reason + strlen(ans->reason), sizeof(ans->reason) - strlen(ans->reason),
+				 " for %s", bad == qa ? "A" : "AAAA");
+		} else {
+			set_reason(ans, reason_rank(qa) >= reason_rank(q6) ? qa : q6);
+		}
 		pr_debug("resolving %s failed: %s", ans->name, ans->reason);
 	}
 	*out = run.ans;

@@ -226,6 +226,15 @@ static size_t craft(const uint8_t *q, size_t qlen, bool tcp, struct pkt *p)
 	} else if (!strcmp(name, "slowmix.test")) {
 		if (aaaa)
 			return 0;
+	} else if (!strcmp(name, "halfslow.test")) {
+		if (aaaa)
+			return 0; /* A answers, AAAA never does */
+		put_a(p, name, "192.0.2.7");
+	} else if (!strcmp(name, "halfbroken.test")) {
+		if (aaaa)
+			rcode = RC_SERVFAIL;
+		else
+			put_a(p, name, "192.0.2.8");
 	} else if (!strcmp(name, "garbage.test")) {
 		p->ancount = 1; /* claims an answer it does not carry */
 	} else if (!strcmp(name, "big.test") || !strcmp(name, "tcfail.test")) {
@@ -593,6 +602,23 @@ static void test_reason_priority(void **state)
 	expect_fail("slowmix.test", "timeout");
 }
 
+/* One family answering does not excuse the other failing (NODATA would). */
+static void test_half_failure(void **state)
+{
+	const char *names[] = { "halfslow.test", "halfbroken.test", "v4only.test" };
+	struct dns_answer *ans = NULL;
+
+	(void)state;
+	assert_int_equal(resolve(names, 3, &ans), -ENOENT);
+	assert_non_null(ans);
+	assert_false(ans[0].ok);
+	assert_string_equal(ans[0].reason, "timeout for AAAA");
+	assert_false(ans[1].ok);
+	assert_string_equal(ans[1].reason, "SERVFAIL for AAAA");
+	assert_true(ans[2].ok); /* AAAA NODATA is fine */
+	dns_answers_free(ans, 3);
+}
+
 static void test_malformed(void **state)
 {
 	(void)state;
@@ -739,6 +765,7 @@ int main(void)
 		cmocka_unit_test(test_nxdomain),
 		cmocka_unit_test(test_hosts_not_consulted),
 		cmocka_unit_test(test_servfail),
+		cmocka_unit_test(test_half_failure),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_noerror_empty),
 		cmocka_unit_test(test_timeout),
