@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* IP addresses of either family: parse, format, compare, prefix tests. */
+/*
+ * IP addresses of either family: parse, format, compare, prefix tests; and
+ * the host, port and bracket syntax around them.
+ */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -84,4 +87,110 @@ bool addr_prefix_covers(const struct addr *a, unsigned int alen,
 			return false;
 	}
 	return true;
+}
+
+int text_copy(char *buf, size_t size, const char *s, size_t len)
+{
+	if (len >= size)
+		return -E2BIG;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	return 0;
+}
+
+const char *text_find_blank(const char *s)
+{
+	for (; *s; s++)
+		if (text_is_space(*s) || text_is_cntrl(*s))
+			return s;
+	return NULL;
+}
+
+int decimal_parse(const char *s, size_t len, unsigned long max, unsigned long *out)
+{
+	unsigned long v = 0;
+	bool over = false;
+	size_t i;
+
+	if (len == 0 || !text_is_digit(s[0]))
+		return -EINVAL;
+	if (s[0] == '0' && len > 1)
+		return text_is_digit(s[1]) ? -EDOM : -EINVAL;
+	for (i = 0; i < len; i++) {
+		unsigned int d = s[i] - '0';
+
+		if (!text_is_digit(s[i]))
+			return -EINVAL;
+		/* Past max, only look for a non-digit: that is worse. */
+		if (over)
+			continue;
+		if (v > max / 10 || (v == max / 10 && d > max % 10))
+			over = true;
+		else
+			v = v * 10 + d;
+	}
+	if (over)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
+int port_parse(const char *s, size_t len, uint16_t *out, char *why, size_t whylen)
+{
+	unsigned long v;
+	int ret;
+
+	if (len == 0) {
+		snprintf(why, whylen, "missing port after \":\"");
+		return -EINVAL;
+	}
+	ret = decimal_parse(s, len, 65535, &v);
+	if (ret == -EDOM) {
+		snprintf(why, whylen, "port \"%.*s\" has a leading zero", (int)len, s);
+		return -EINVAL;
+	}
+	if (ret == -ERANGE || (!ret && v == 0)) {
+		snprintf(why, whylen, "port %.*s is out of range (1-65535)", (int)len, s);
+		return -EINVAL;
+	}
+	if (ret) {
+		snprintf(why, whylen, "port \"%.*s\" is not a number", (int)len, s);
+		return -EINVAL;
+	}
+	*out = (uint16_t)v;
+	return 0;
+}
+
+int hostport_split(const char *text, struct hostport *out, char *why, size_t whylen)
+{
+	struct hostport hp = { .host = text, .hostlen = strlen(text) };
+	const char *colon;
+
+	if (text[0] == '[') {
+		const char *close = strchr(text, ']');
+
+		if (!close) {
+			snprintf(why, whylen, "missing \"]\" after the IPv6 address");
+			return -EINVAL;
+		}
+		hp.bracketed = true;
+		hp.host = text + 1;
+		hp.hostlen = close - hp.host;
+		if (close[1] == ':') {
+			hp.port = close + 2;
+		} else if (close[1]) {
+			snprintf(why, whylen, "unexpected \"%s\" after \"]\" (expected \":PORT\")",
+				 close + 1);
+			return -EINVAL;
+		}
+	} else if ((colon = strchr(text, ':')) && strchr(colon + 1, ':')) {
+		hp.bare_v6 = true;
+	} else if (colon) {
+		hp.hostlen = colon - text;
+		hp.port = colon + 1;
+	}
+	if (hp.port)
+		hp.portlen = strlen(hp.port);
+	*out = hp;
+	return 0;
 }

@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
 
@@ -16,21 +15,6 @@
 #define WHY_LEN 320
 /* Room for a quoted 253-character name even when every byte is escaped. */
 #define QUOTE_LEN (4 * (NAME_MAX_LEN + 16) + 8)
-
-static bool is_space(unsigned char c)
-{
-	return c == ' ' || (c >= '\t' && c <= '\r');
-}
-
-static bool is_cntrl(unsigned char c)
-{
-	return c < 0x20 || c == 0x7f;
-}
-
-static bool is_digit(unsigned char c)
-{
-	return c >= '0' && c <= '9';
-}
 
 static bool is_alpha(unsigned char c)
 {
@@ -48,7 +32,7 @@ static const char *quote(const char *s, size_t len, char *buf, size_t buflen)
 	for (i = 0; i < len && o + 5 < buflen; i++) {
 		unsigned char c = s[i];
 
-		if (is_cntrl(c) || c >= 0x80)
+		if (text_is_cntrl(c) || c >= 0x80)
 			o += snprintf(buf + o, buflen - o, "\\x%02x", c);
 		else if (c == '"' || c == '\\')
 			o += snprintf(buf + o, buflen - o, "\\%c", c);
@@ -82,59 +66,16 @@ static void addr_mask(struct addr *a, unsigned int prefixlen)
 		a->bytes[i / 8] &= ~(0x80 >> (i % 8));
 }
 
-/*
- * A decimal number of digits only: no sign, no blanks, no "0x", and no
- * leading zero (is "010" ten or eight?).  0, -EINVAL (not a number) or
- * -ERANGE (above max).
- */
-static int parse_uint(const char *s, unsigned long max, unsigned long *out)
+/* An entry's port: 0 would say "every port", which leaving it out says. */
+static int parse_port(const char *s, size_t len, uint16_t *port, char *why,
+		      size_t whylen)
 {
-	unsigned long v;
-	char *end;
-
-	if (!is_digit(s[0]))
-		return -EINVAL;
-	if (s[0] == '0' && s[1] != '\0')
-		return is_digit(s[1]) ? -EDOM : -EINVAL;
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (*end)
-		return -EINVAL;
-	if (errno == ERANGE || v > max)
-		return -ERANGE;
-	*out = v;
-	return 0;
-}
-
-static int parse_port(const char *s, uint16_t *port, char *why, size_t whylen)
-{
-	unsigned long v;
-	int ret;
-
-	if (!*s) {
-		snprintf(why, whylen, "missing port after \":\"");
-		return -EINVAL;
-	}
-	ret = parse_uint(s, 65535, &v);
-	if (ret == -EDOM) {
-		snprintf(why, whylen, "port \"%s\" has a leading zero", s);
-		return -EINVAL;
-	}
-	if (ret == -ERANGE) {
-		snprintf(why, whylen, "port %s is out of range (1-65535)", s);
-		return -EINVAL;
-	}
-	if (ret) {
-		snprintf(why, whylen, "port \"%s\" is not a number", s);
-		return -EINVAL;
-	}
-	if (v == 0) {
+	if (len == 1 && s[0] == '0') {
 		snprintf(why, whylen,
 			 "port 0 is not allowed (leave the port out to allow every port)");
 		return -EINVAL;
 	}
-	*port = (uint16_t)v;
-	return 0;
+	return port_parse(s, len, port, why, whylen);
 }
 
 /*
@@ -168,11 +109,11 @@ static int name_check(const char *name, size_t len, size_t *namelen, char *why,
 				 "non-ASCII character; give internationalized names in punycode (xn--...)");
 			return -EINVAL;
 		}
-		if (c == ' ' || is_space(c)) {
+		if (c == ' ' || text_is_space(c)) {
 			snprintf(why, whylen, "contains whitespace");
 			return -EINVAL;
 		}
-		if (is_cntrl(c)) {
+		if (text_is_cntrl(c)) {
 			snprintf(why, whylen, "contains a control character");
 			return -EINVAL;
 		}
@@ -180,7 +121,7 @@ static int name_check(const char *name, size_t len, size_t *namelen, char *why,
 			snprintf(why, whylen, "underscore \"_\" is not allowed in a host name");
 			return -EINVAL;
 		}
-		if (!is_alpha(c) && !is_digit(c) && c != '-' && c != '.') {
+		if (!is_alpha(c) && !text_is_digit(c) && c != '-' && c != '.') {
 			snprintf(why, whylen, "invalid character '%c' in a domain name", c);
 			return -EINVAL;
 		}
@@ -213,7 +154,7 @@ static int name_check(const char *name, size_t len, size_t *namelen, char *why,
 				 name + start, name[start] == '-' ? "starts" : "ends");
 			return -EINVAL;
 		}
-		last_digit = is_digit(name[start]);
+		last_digit = text_is_digit(name[start]);
 		start = i + 1;
 	}
 	/*
@@ -261,12 +202,10 @@ static int parse_cidr(const char *host, size_t len, bool v6only, struct entry *e
 		snprintf(why, whylen, "missing address before \"/\"");
 		return -EINVAL;
 	}
-	if (alen >= sizeof(abuf)) {
+	if (text_copy(abuf, sizeof(abuf), host, alen)) {
 		snprintf(why, whylen, "not a valid IP address");
 		return -EINVAL;
 	}
-	memcpy(abuf, host, alen);
-	abuf[alen] = '\0';
 
 	if (strchr(abuf, '%')) {
 		snprintf(why, whylen,
@@ -300,14 +239,12 @@ static int parse_cidr(const char *host, size_t len, bool v6only, struct entry *e
 			snprintf(why, whylen, "missing prefix length after \"/\"");
 			return -EINVAL;
 		}
-		if (plenlen >= sizeof(plbuf)) {
+		if (text_copy(plbuf, sizeof(plbuf), slash + 1, plenlen)) {
 			snprintf(why, whylen, "prefix length \"%.*s\" is not a number",
 				 (int)plenlen, slash + 1);
 			return -EINVAL;
 		}
-		memcpy(plbuf, slash + 1, plenlen);
-		plbuf[plenlen] = '\0';
-		ret = parse_uint(plbuf, max, &plen);
+		ret = decimal_parse(plbuf, plenlen, max, &plen);
 		if (ret == -ERANGE) {
 			snprintf(why, whylen, "prefix length %s is out of range (0-%u)",
 				 plbuf, max);
@@ -366,9 +303,9 @@ static int parse_name(const char *host, size_t hostlen, struct entry *e, char *w
 
 static int parse(const char *text, struct entry *e, char *why, size_t whylen)
 {
-	const char *p, *host = text, *colon, *port = NULL;
-	size_t hostlen = strlen(text);
-	bool bracketed = false, bare_v6 = false;
+	const char *p, *host;
+	struct hostport hp;
+	size_t hostlen;
 	int ret;
 
 	memset(e, 0, sizeof(*e));
@@ -376,64 +313,37 @@ static int parse(const char *text, struct entry *e, char *why, size_t whylen)
 		snprintf(why, whylen, "empty entry");
 		return -EINVAL;
 	}
-	for (p = text; *p; p++) {
-		if (is_space(*p)) {
-			snprintf(why, whylen, "contains whitespace");
-			return -EINVAL;
-		}
-		if (is_cntrl(*p)) {
-			snprintf(why, whylen, "contains a control character");
-			return -EINVAL;
-		}
+	p = text_find_blank(text);
+	if (p) {
+		snprintf(why, whylen, "%s", text_is_space(*p) ? "contains whitespace" :
+			 "contains a control character");
+		return -EINVAL;
+	}
+	/* Before the split, so that "[]x" is named for its empty brackets. */
+	if (text[0] == '[' && text[1] == ']') {
+		snprintf(why, whylen, "nothing between \"[\" and \"]\"");
+		return -EINVAL;
 	}
 
-	/* Split off the port. */
-	if (text[0] == '[') {
-		const char *close = strchr(text, ']');
-
-		if (!close) {
-			snprintf(why, whylen, "missing \"]\" after the IPv6 address");
-			return -EINVAL;
-		}
-		bracketed = true;
-		host = text + 1;
-		hostlen = close - host;
-		if (hostlen == 0) {
-			snprintf(why, whylen, "nothing between \"[\" and \"]\"");
-			return -EINVAL;
-		}
-		if (close[1] == ':') {
-			port = close + 2;
-		} else if (close[1]) {
-			snprintf(why, whylen, "unexpected \"%s\" after \"]\" (expected \":PORT\")",
-				 close + 1);
-			return -EINVAL;
-		}
-	} else if ((colon = strchr(text, ':')) && strchr(colon + 1, ':')) {
-		/*
-		 * Two or more colons: a bare IPv6 address or prefix.  A port
-		 * would be ambiguous ("2001:db8::1:443" is an address), so
-		 * there is none; ports need brackets.
-		 */
-		bare_v6 = true;
-	} else if (colon) {
-		hostlen = colon - text;
-		port = colon + 1;
-		if (hostlen == 0) {
+	/* Split off the port; a bare IPv6 address or prefix has none. */
+	ret = hostport_split(text, &hp, why, whylen);
+	if (ret)
+		return ret;
+	host = hp.host;
+	hostlen = hp.hostlen;
+	if (hp.port) {
+		if (!hp.bracketed && hostlen == 0) {
 			snprintf(why, whylen, "missing address or name before \":\"");
 			return -EINVAL;
 		}
-	}
-
-	if (port) {
-		ret = parse_port(port, &e->port, why, whylen);
+		ret = parse_port(hp.port, hp.portlen, &e->port, why, whylen);
 		if (ret)
 			return ret;
 	}
 
-	if (bracketed)
+	if (hp.bracketed)
 		return parse_cidr(host, hostlen, true, e, why, whylen);
-	if (bare_v6) {
+	if (hp.bare_v6) {
 		const char *slash = strchr(text, '/');
 
 		ret = parse_cidr(host, hostlen, false, e, why, whylen);

@@ -11,11 +11,6 @@
 #define WHY_LEN 256
 #define QUOTE_LEN 256
 
-static bool is_space(unsigned char c)
-{
-	return c == ' ' || (c >= '\t' && c <= '\r');
-}
-
 /* User text for a message, control and non-ASCII bytes escaped. */
 static const char *quote(const char *s, char *buf, size_t buflen)
 {
@@ -39,36 +34,18 @@ static const char *quote(const char *s, char *buf, size_t buflen)
 	return buf;
 }
 
-/* Digits only, no leading zero, 1..65535. */
-static int parse_port(const char *s, uint16_t *port, char *why, size_t whylen)
+/*
+ * A resolver's port.  Unlike an entry's, "0x35" and other text after a
+ * "0" counts as a leading zero rather than as not a number.
+ */
+static int parse_port(const char *s, size_t len, uint16_t *port, char *why,
+		      size_t whylen)
 {
-	unsigned long v;
-	char *end;
-
-	if (!*s) {
-		snprintf(why, whylen, "missing port after \":\"");
+	if (len > 1 && s[0] == '0' && !text_is_digit(s[1])) {
+		snprintf(why, whylen, "port \"%.*s\" has a leading zero", (int)len, s);
 		return -EINVAL;
 	}
-	if (s[0] < '0' || s[0] > '9') {
-		snprintf(why, whylen, "port \"%s\" is not a number", s);
-		return -EINVAL;
-	}
-	if (s[0] == '0' && s[1]) {
-		snprintf(why, whylen, "port \"%s\" has a leading zero", s);
-		return -EINVAL;
-	}
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (*end) {
-		snprintf(why, whylen, "port \"%s\" is not a number", s);
-		return -EINVAL;
-	}
-	if (errno == ERANGE || v == 0 || v > 65535) {
-		snprintf(why, whylen, "port %s is out of range (1-65535)", s);
-		return -EINVAL;
-	}
-	*port = (uint16_t)v;
-	return 0;
+	return port_parse(s, len, port, why, whylen);
 }
 
 /* A bare address: no brackets, prefix, port or zone. */
@@ -93,12 +70,10 @@ static int parse_host(const char *host, size_t len, bool v6, struct addr *out,
 		snprintf(why, whylen, "a resolver is one address, not a prefix");
 		return -EINVAL;
 	}
-	if (len >= sizeof(buf)) {
+	if (text_copy(buf, sizeof(buf), host, len)) {
 		snprintf(why, whylen, "not an IP address");
 		return -EINVAL;
 	}
-	memcpy(buf, host, len);
-	buf[len] = '\0';
 	if ((v6 && !strchr(buf, ':')) || addr_parse(buf, out)) {
 		snprintf(why, whylen, "\"%s\" is not an %s address", buf, v6 ? "IPv6" : "IP");
 		return -EINVAL;
@@ -108,7 +83,7 @@ static int parse_host(const char *host, size_t len, bool v6, struct addr *out,
 
 static int parse(const char *text, struct resolver *r, char *why, size_t whylen)
 {
-	const char *s, *colon, *port = NULL;
+	struct hostport hp;
 	int ret;
 
 	memset(r, 0, sizeof(*r));
@@ -117,42 +92,19 @@ static int parse(const char *text, struct resolver *r, char *why, size_t whylen)
 		snprintf(why, whylen, "empty resolver");
 		return -EINVAL;
 	}
-	for (s = text; *s; s++) {
-		if (is_space(*s) || (unsigned char)*s < 0x20 || *s == 0x7f) {
-			snprintf(why, whylen, "contains whitespace or a control character");
-			return -EINVAL;
-		}
+	if (text_find_blank(text)) {
+		snprintf(why, whylen, "contains whitespace or a control character");
+		return -EINVAL;
 	}
 
-	if (text[0] == '[') {
-		const char *close = strchr(text, ']');
-
-		if (!close) {
-			snprintf(why, whylen, "missing \"]\" after the IPv6 address");
-			return -EINVAL;
-		}
-		if (close[1] == ':')
-			port = close + 2;
-		else if (close[1]) {
-			snprintf(why, whylen, "unexpected \"%s\" after \"]\" (expected \":PORT\")",
-				 close + 1);
-			return -EINVAL;
-		}
-		ret = parse_host(text + 1, close - text - 1, true, &r->addr, why, whylen);
-	} else if ((colon = strchr(text, ':')) && strchr(colon + 1, ':')) {
-		/* Bare IPv6: no port, it would be ambiguous. */
-		ret = parse_host(text, strlen(text), true, &r->addr, why, whylen);
-	} else {
-		if (colon)
-			port = colon + 1;
-		ret = parse_host(text, colon ? (size_t)(colon - text) : strlen(text), false,
-				 &r->addr, why, whylen);
-	}
-	if (ret)
-		return ret;
-	if (port)
-		return parse_port(port, &r->port, why, whylen);
-	return 0;
+	/* The address first: its error is the one to report. */
+	ret = hostport_split(text, &hp, why, whylen);
+	if (!ret)
+		ret = parse_host(hp.host, hp.hostlen, hp.bracketed || hp.bare_v6, &r->addr,
+				 why, whylen);
+	if (!ret && hp.port)
+		ret = parse_port(hp.port, hp.portlen, &r->port, why, whylen);
+	return ret;
 }
 
 int resolver_parse(const char *text, struct resolver *out, char *err, size_t errlen)
