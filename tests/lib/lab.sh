@@ -420,6 +420,81 @@ lab_start_servers()
 	lab_start_udp_echo 7 "$LAB_CLIENT" 127.0.0.1 ::1
 }
 
+# lab_add_host_addr ADDR...: more addresses on the host side of the veth,
+# inside the lab's on-link prefixes (198.51.100.0/24, 2001:db8::/64) so
+# the client reaches them with no extra route.  Servers listening on the
+# wildcard address (lab_start_tcp) answer on them too.
+lab_add_host_addr()
+{
+	local a
+
+	for a in "$@"; do
+		case $a in
+		198.51.100.*) ip -n "$LAB_HOST" addr add "$a/24" dev "$LAB_VH" ;;
+		2001:db8::*) ip -n "$LAB_HOST" addr add "$a/64" dev "$LAB_VH" nodad ;;
+		*) lab_die "lab_add_host_addr: $a is outside the lab's prefixes" ;;
+		esac || lab_die "adding $a to $LAB_VH"
+	done
+}
+
+# lab_start_http NAME ADDR PORT DIR: a static HTTP server (python
+# http.server) for DIR on ADDR:PORT in the host namespace.  ADDR :: is
+# dual-stack (every address, v4 and v6).  Log in $LAB_DIR/NAME.log.
+lab_start_http()
+{
+	local name=$1 addr=$2 port=$3 dir=$4 n
+
+	# Servers on other addresses may hold the same port: wait for one more.
+	n=$(ip netns exec "$LAB_HOST" ss -Hlnt "sport = :$port" | wc -l)
+	lab_bg "$name" "$LAB_HOST" "$LAB_PY" -m http.server --bind "$addr" \
+		--directory "$dir" "$port"
+	lab_wait_listen "$name" "$LAB_LAST_PID" "$LAB_HOST" t "$port" $((n + 1))
+}
+
+# lab_start_blackhole ADDR PORT: a "DNS server" in the host namespace that
+# takes every UDP datagram and TCP connection on ADDR:PORT and never
+# answers, so a client sees neither an answer nor a refusal (timeout).
+lab_start_blackhole()
+{
+	local addr=$1 port=$2
+
+	cat >"$LAB_DIR/blackhole.py" <<'EOF'
+import socket, sys, threading
+
+addr, port = sys.argv[1], int(sys.argv[2])
+fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
+u = socket.socket(fam, socket.SOCK_DGRAM)
+u.bind((addr, port))
+t = socket.socket(fam, socket.SOCK_STREAM)
+t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+t.bind((addr, port))
+t.listen(64)
+held = []
+
+def accept():
+    while True:
+        c, _ = t.accept()
+        held.append(c)  # read nothing, answer nothing, keep it open
+
+threading.Thread(target=accept, daemon=True).start()
+print("ready", flush=True)
+while True:
+    u.recvfrom(65535)
+EOF
+	lab_bg "blackhole-$port" "$LAB_HOST" "$LAB_PY" "$LAB_DIR/blackhole.py" "$addr" "$port"
+	lab_wait_listen "blackhole-$port" "$LAB_LAST_PID" "$LAB_HOST" u "$port" 1
+	lab_wait_listen "blackhole-$port" "$LAB_LAST_PID" "$LAB_HOST" t "$port" 1
+}
+
+# lab_dns_was_asked NAME: dnsmasq logged a query for NAME (any type).
+lab_dns_was_asked()
+{
+	[ -f "$LAB_DIR/dnsmasq.log" ] &&
+		awk -v n="$1" '{ for (i = 1; i < NF; i++)
+			if ($i ~ /^query\[/ && tolower($(i + 1)) == tolower(n)) f = 1 }
+			END { exit !f }' "$LAB_DIR/dnsmasq.log"
+}
+
 # lab_egressd ARGS...: run egressd ARGS (e.g. run --user nobody -- CMD)
 # in the client namespace.  Sets LAB_RC,
 # LAB_OUT, LAB_ERR (files) and echoes what happened into the test log.
@@ -616,6 +691,10 @@ lab_stale_egress()
 		[ -n "$(find "$d" -mindepth 1 -maxdepth 1 -type d)" ] && continue
 		pid=$(basename "$d" | sed -n 's/.*-\([0-9][0-9]*\)$/\1/p')
 		[ -n "$pid" ] && [ -d "/proc/$pid" ] && continue
+		# A concurrent run's egressd may have removed it and exited
+		# since the first look: only a directory that outlives its
+		# owner is a leak.
+		[ -d "$d" ] || continue
 		printf '%s\n' "$d"
 	done
 }
