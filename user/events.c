@@ -221,6 +221,21 @@ static void json_str(FILE *f, const char *s, size_t max)
 	fputc('"', f);
 }
 
+/*
+ * Where the verdict came from, when it is not a plain connect/sendto.  A
+ * connect() of a UDP socket sends nothing: getaddrinfo() does it to every
+ * candidate address when sorting them (RFC 6724), so say what it was.
+ */
+static const char *hook_note(const struct egress_event *e)
+{
+	if (e->hook == EGRESS_HOOK_SKB)
+		return " (packet)";
+	if ((e->hook == EGRESS_HOOK_CONNECT4 || e->hook == EGRESS_HOOK_CONNECT6) &&
+	    e->proto == IPPROTO_UDP)
+		return " (UDP connect)";
+	return "";
+}
+
 static void print_event(struct events *ev, struct dest_stat *d, const struct egress_event *e,
 			bool final)
 {
@@ -268,8 +283,9 @@ static void print_event(struct events *ev, struct dest_stat *d, const struct egr
 		if (!ch)
 			break;
 	}
+	/* Programs retitle themselves ("npm install x"): keep the name one token. */
 	if (e->pid)
-		snprintf(who, sizeof(who), "%s[%u]", comm, e->pid);
+		snprintf(who, sizeof(who), strchr(comm, ' ') ? "\"%s\"[%u]" : "%s[%u]", comm, e->pid);
 	else
 		snprintf(who, sizeof(who), "uid %u", e->uid);
 	if (d->name)
@@ -279,8 +295,7 @@ static void print_event(struct events *ev, struct dest_stat *d, const struct egr
 			 (unsigned long long)d->count);
 	d->reported = d->count;
 	fprintf(ev->out, "egressd: %s %s -> %s%s: %s%s%s\n", verb, who,
-		dest_text(e, dst, sizeof(dst)), name, events_reason_str(e->reason),
-		e->hook == EGRESS_HOOK_SKB ? " (packet)" : "", times);
+		dest_text(e, dst, sizeof(dst)), name, events_reason_str(e->reason), hook_note(e), times);
 	fflush(ev->out);
 }
 

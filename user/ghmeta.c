@@ -389,6 +389,7 @@ out:
 int ghmeta_fetch(const struct ghmeta_opts *o, struct policy *p, char *err, size_t errlen)
 {
 	char errbuf[CURL_ERROR_SIZE] = "";
+	long os_errno = 0;
 	const char *url;
 	char *host = NULL, *port = NULL;
 	struct curl_slist *pin = NULL, *hdrs = NULL;
@@ -467,6 +468,14 @@ int ghmeta_fetch(const struct ghmeta_opts *o, struct policy *p, char *err, size_
 			snprintf(err, errlen, "%s: %s", host, errbuf);
 		else
 			snprintf(err, errlen, "%s: %s", host, curl_easy_strerror(cc));
+		/* "Couldn't connect" says nothing of why; the socket's errno does. */
+		if (cc == CURLE_COULDNT_CONNECT &&
+		    curl_easy_getinfo(c, CURLINFO_OS_ERRNO, &os_errno) == CURLE_OK && os_errno)
+			snprintf(err + strlen(err), errlen - strlen(err), " (%s)", strerror((int)os_errno));
+		if (cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CACERT_BADFILE ||
+		    cc == CURLE_SSL_CERTPROBLEM)
+			snprintf(err + strlen(err), errlen - strlen(err),
+				 "; for a private CA, pass --ca-file");
 		ret = cc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : -EIO;
 		goto out;
 	}

@@ -278,10 +278,31 @@ static void test_text_comm_sanitized(void **state)
 	events_record(ev, &e, 1000);
 	events_free(ev);
 	assert_int_equal(read_lines(f, f->log), 1);
-	assert_contains(f->lines[0], "egressd: blocked x");
-	assert_contains(f->lines[0], "[1234] -> 198.51.100.20:80/tcp: not in allowlist");
+	/* Sanitised, and quoted because it holds a space. */
+	assert_string_equal(f->lines[0], "egressd: blocked \"x?egressd: ok?\"[1234] -> "
+					 "198.51.100.20:80/tcp: not in allowlist");
 	for (const char *p = f->lines[0]; *p; p++)
 		assert_false((unsigned char)*p < 0x20 || (unsigned char)*p == 0x7f);
+}
+
+/* A retitled process ("npm install x") stays one token; UDP connect is named. */
+static void test_text_comm_spaces_and_udp_connect(void **state)
+{
+	struct fixture *f = *state;
+	struct events *ev = open_events(f, LOG_FORMAT_TEXT, false, NULL, 0, NULL, 0);
+	struct egress_event e = ev4("198.51.100.20", 80, IPPROTO_TCP, EGRESS_DROP_NOT_ALLOWED);
+	struct egress_event u = ev4("198.51.100.20", 443, IPPROTO_UDP, EGRESS_DROP_NOT_ALLOWED);
+
+	snprintf(e.comm, sizeof(e.comm), "npm install x");
+	u.hook = EGRESS_HOOK_CONNECT4;
+	events_record(ev, &e, 1000);
+	events_record(ev, &u, 1000);
+	events_free(ev);
+	assert_int_equal(read_lines(f, f->log), 2);
+	assert_string_equal(f->lines[0], "egressd: blocked \"npm install x\"[1234] -> "
+					 "198.51.100.20:80/tcp: not in allowlist");
+	assert_string_equal(f->lines[1], "egressd: blocked probe[1234] -> "
+					 "198.51.100.20:443/udp: not in allowlist (UDP connect)");
 }
 
 /* ---- collapsing repeats ---------------------------------------------------- */
@@ -775,6 +796,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ipv6_brackets, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_text_comm_sanitized, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_final_total, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_text_comm_spaces_and_udp_connect, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_repeats_collapse, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_distinct_destinations, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_token_bucket, setup, teardown),
