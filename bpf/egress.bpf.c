@@ -39,6 +39,12 @@
 /* Set through skel->rodata before load. */
 const volatile bool audit_mode = false; /* report, never deny */
 const volatile bool emit_events = true;
+/*
+ * Whether sock_addr programs may call bpf_get_current_pid_tgid/comm (newer
+ * kernels only).  The loader probes it; when false the verifier never sees
+ * the calls, so the same object loads on older kernels, naming uid only.
+ */
+const volatile bool task_helpers = true;
 
 /* IPv4 allowlist: longest prefix -> merged rule (ports, rule id). */
 struct {
@@ -408,18 +414,21 @@ int egress_skb(struct __sk_buff *skb)
 
 static __always_inline int sock_verdict(struct bpf_sock_addr *ctx, struct dest *d, __u32 hook)
 {
-	__u32 rule_id = ~0U, reason;
-	__u64 id;
+	__u32 rule_id = ~0U, reason, pid = 0;
 
 	d->proto = ctx->protocol;
-	d->dport = bpf_ntohs(ctx->user_port);
-	d->has_port = 1;
+	/* Ping sockets connect too: only TCP and UDP have a port to judge. */
+	if (d->proto == IPPROTO_TCP || d->proto == IPPROTO_UDP) {
+		d->dport = bpf_ntohs(ctx->user_port);
+		d->has_port = 1;
+	}
 	reason = egress_decide(d, &rule_id);
 	count(hook, reason, 0);
 	if (reason < EGRESS_PASS_MAX_)
 		return PASS;
-	id = bpf_get_current_pid_tgid();
-	emit(d, hook, reason, id >> 32, (__u32)bpf_get_current_uid_gid(), true);
+	if (task_helpers)
+		pid = bpf_get_current_pid_tgid() >> 32;
+	emit(d, hook, reason, pid, (__u32)bpf_get_current_uid_gid(), task_helpers);
 	return audit_mode ? PASS : DROP;
 }
 

@@ -138,6 +138,11 @@ int loader_load(const struct loader_config *c, struct egress_bpf **out)
 	}
 	s->rodata->audit_mode = c->audit;
 	s->rodata->emit_events = c->events;
+	s->rodata->task_helpers =
+		libbpf_probe_bpf_helper(BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_FUNC_get_current_pid_tgid, NULL) == 1 &&
+		libbpf_probe_bpf_helper(BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_FUNC_get_current_comm, NULL) == 1;
+	if (!s->rodata->task_helpers)
+		pr_debug("this kernel gives socket hooks no pid/comm; deny events will name the uid");
 
 	/* Sized exactly; a later runtime-update mode will add headroom here. */
 	if ((err = bpf_map__set_max_entries(s->maps.allow_v4, at_least_one(n4))) ||
@@ -183,7 +188,10 @@ int loader_attach(struct egress_bpf *s, int cgfd)
 	}
 	if (!err)
 		return 0;
-	/* Nothing has run in the cgroup yet, so unwinding opens no gap. */
+	/*
+	 * The command has not started: unwinding returns the cgroup to how we
+	 * found it, and egressd then exits without running anything.
+	 */
 	while (i-- > 0)
 		bpf_prog_detach2(bpf_program__fd(p[i]), cgfd, attach_points[i].type);
 	return err;
