@@ -13,13 +13,6 @@
 
 . "$(dirname "$0")/../lib/lab.sh"
 
-# The lab's addresses (see lab.sh's layout comment), spelled out here.
-ALLOWED4=198.51.100.10
-DENIED4=198.51.100.20
-OTHER4=198.51.100.30
-RESOLVER4=198.51.100.1
-ALLOWED6=2001:db8::10
-DENIED6=2001:db8::20
 
 lab_init
 lab_require_egressd
@@ -27,7 +20,7 @@ lab_up
 lab_start_servers
 
 FAST_MS=1000
-EG_ARGS=(--allow-domains "$ALLOWED4,$ALLOWED6" --user nobody)
+EG_ARGS=(--allow-domains "$LAB_ALLOWED4,$LAB_ALLOWED6" --user nobody)
 
 # The probe's elapsed_ms= line.
 probe_elapsed() { sed -n 's/^elapsed_ms=//p' "$LAB_OUT" | head -n1; }
@@ -64,43 +57,43 @@ expect_eperm()
 }
 
 lab_section "blocked IPv4: EPERM at once"
-expect_eperm "tcp $DENIED4:80 connect" connect tcp "$DENIED4" 80
-expect_eperm "tcp $DENIED4:8080 connect" connect tcp "$DENIED4" 8080
-expect_eperm "udp $DENIED4:7 sendto" sendto udp "$DENIED4" 7
-expect_eperm "connected udp $DENIED4:7 fails at connect" connect udp-connected "$DENIED4" 7
+expect_eperm "tcp $LAB_DENIED4:80 connect" connect tcp "$LAB_DENIED4" 80
+expect_eperm "tcp $LAB_DENIED4:8080 connect" connect tcp "$LAB_DENIED4" 8080
+expect_eperm "udp $LAB_DENIED4:7 sendto" sendto udp "$LAB_DENIED4" 7
+expect_eperm "connected udp $LAB_DENIED4:7 fails at connect" connect udp-connected "$LAB_DENIED4" 7
 
 lab_section "blocked IPv6: EPERM at once"
-expect_eperm "tcp [$DENIED6]:80 connect" connect tcp "$DENIED6" 80
-expect_eperm "udp [$DENIED6]:7 sendto" sendto udp "$DENIED6" 7
-expect_eperm "connected udp [$DENIED6]:7 fails at connect" connect udp-connected "$DENIED6" 7
+expect_eperm "tcp [$LAB_DENIED6]:80 connect" connect tcp "$LAB_DENIED6" 80
+expect_eperm "udp [$LAB_DENIED6]:7 sendto" sendto udp "$LAB_DENIED6" 7
+expect_eperm "connected udp [$LAB_DENIED6]:7 fails at connect" connect udp-connected "$LAB_DENIED6" 7
 
 lab_section "IPv4-mapped IPv6 (AF_INET6 socket) is judged as the IPv4 address"
-expect_eperm "tcp [::ffff:$DENIED4]:80 connect" connect tcp "::ffff:$DENIED4" 80
-expect_eperm "udp [::ffff:$DENIED4]:7 sendto" sendto udp "::ffff:$DENIED4" 7
-expect_eperm "connected udp [::ffff:$DENIED4]:7 fails at connect" connect \
-	udp-connected "::ffff:$DENIED4" 7
-expect_probe ok "tcp [::ffff:$ALLOWED4]:80 works" tcp "::ffff:$ALLOWED4" 80
-expect_grep "$LAB_OUT" '^reply=ok$' "tcp [::ffff:$ALLOWED4]:80 greeting read"
-expect_probe ok "udp [::ffff:$ALLOWED4]:7 echo works" udp "::ffff:$ALLOWED4" 7
-expect_probe ok "connected udp [::ffff:$ALLOWED4]:7 echo works" udp-connected "::ffff:$ALLOWED4" 7
+expect_eperm "tcp [::ffff:$LAB_DENIED4]:80 connect" connect tcp "::ffff:$LAB_DENIED4" 80
+expect_eperm "udp [::ffff:$LAB_DENIED4]:7 sendto" sendto udp "::ffff:$LAB_DENIED4" 7
+expect_eperm "connected udp [::ffff:$LAB_DENIED4]:7 fails at connect" connect \
+	udp-connected "::ffff:$LAB_DENIED4" 7
+expect_probe ok "tcp [::ffff:$LAB_ALLOWED4]:80 works" tcp "::ffff:$LAB_ALLOWED4" 80
+expect_grep "$LAB_OUT" '^reply=ok$' "tcp [::ffff:$LAB_ALLOWED4]:80 greeting read"
+expect_probe ok "udp [::ffff:$LAB_ALLOWED4]:7 echo works" udp "::ffff:$LAB_ALLOWED4" 7
+expect_probe ok "connected udp [::ffff:$LAB_ALLOWED4]:7 echo works" udp-connected "::ffff:$LAB_ALLOWED4" 7
 
 lab_section "allowed traffic is unaffected"
 for port in 80 8080; do
-	expect_probe ok "tcp $ALLOWED4:$port" tcp "$ALLOWED4" "$port"
-	expect_grep "$LAB_OUT" '^reply=ok$' "tcp $ALLOWED4:$port greeting read"
-	expect_probe ok "tcp [$ALLOWED6]:$port" tcp "$ALLOWED6" "$port"
-	expect_grep "$LAB_OUT" '^reply=ok$' "tcp [$ALLOWED6]:$port greeting read"
+	expect_probe ok "tcp $LAB_ALLOWED4:$port" tcp "$LAB_ALLOWED4" "$port"
+	expect_grep "$LAB_OUT" '^reply=ok$' "tcp $LAB_ALLOWED4:$port greeting read"
+	expect_probe ok "tcp [$LAB_ALLOWED6]:$port" tcp "$LAB_ALLOWED6" "$port"
+	expect_grep "$LAB_OUT" '^reply=ok$' "tcp [$LAB_ALLOWED6]:$port greeting read"
 done
-expect_probe ok "udp $ALLOWED4:7 echo" udp "$ALLOWED4" 7
-expect_probe ok "connected udp $ALLOWED4:7 echo" udp-connected "$ALLOWED4" 7
-expect_probe ok "udp [$ALLOWED6]:7 echo" udp "$ALLOWED6" 7
-expect_probe ok "connected udp [$ALLOWED6]:7 echo" udp-connected "$ALLOWED6" 7
+expect_probe ok "udp $LAB_ALLOWED4:7 echo" udp "$LAB_ALLOWED4" 7
+expect_probe ok "connected udp $LAB_ALLOWED4:7 echo" udp-connected "$LAB_ALLOWED4" 7
+expect_probe ok "udp [$LAB_ALLOWED6]:7 echo" udp "$LAB_ALLOWED6" 7
+expect_probe ok "connected udp [$LAB_ALLOWED6]:7 echo" udp-connected "$LAB_ALLOWED6" 7
 expect_probe ok "loopback tcp 127.0.0.1:9000" tcp 127.0.0.1 9000
 expect_probe ok "loopback udp [::1]:7" udp ::1 7
 
 lab_section "an allowed and a blocked destination in one workload"
 lab_egressd run "${EG_ARGS[@]}" -- sh -c '"$0" tcp "$1" 80 3000 >"$3/a.out"; "$0" tcp "$2" 80 3000 >"$3/b.out"; exit 0' \
-	"$LAB_PROBE" "$ALLOWED4" "$DENIED4" "$LAB_WORK"
+	"$LAB_PROBE" "$LAB_ALLOWED4" "$LAB_DENIED4" "$LAB_WORK"
 expect_rc 0 "workload ran to the end"
 if [ "$(head -n1 "$LAB_WORK/a.out" 2>/dev/null)" = ok ]; then
 	lab_ok "allowed connect succeeded next to a blocked one"

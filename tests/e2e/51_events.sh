@@ -8,13 +8,6 @@
 
 . "$(dirname "$0")/../lib/lab.sh"
 
-# The lab's addresses (see lab.sh's layout comment), spelled out here.
-ALLOWED4=198.51.100.10
-DENIED4=198.51.100.20
-OTHER4=198.51.100.30
-RESOLVER4=198.51.100.1
-ALLOWED6=2001:db8::10
-DENIED6=2001:db8::20
 
 lab_init
 lab_require_egressd
@@ -64,11 +57,11 @@ expect_eperm_verdict()
 }
 
 lab_section "the deny line names pid, comm, destination and reason"
-EG_ARGS=(--allow-domains "$ALLOWED4,$ALLOWED6" --user nobody)
-run_pid tcp "$DENIED4" 80
-expect_eperm_verdict "tcp $DENIED4:80 blocked"
-expect_line "$LAB_ERR" "egressd: blocked probe[$PID] -> $DENIED4:80/tcp: not in allowlist" \
-	"deny line: probe[$PID] -> $DENIED4:80/tcp: not in allowlist"
+EG_ARGS=(--allow-domains "$LAB_ALLOWED4,$LAB_ALLOWED6" --user nobody)
+run_pid tcp "$LAB_DENIED4" 80
+expect_eperm_verdict "tcp $LAB_DENIED4:80 blocked"
+expect_line "$LAB_ERR" "egressd: blocked probe[$PID] -> $LAB_DENIED4:80/tcp: not in allowlist" \
+	"deny line: probe[$PID] -> $LAB_DENIED4:80/tcp: not in allowlist"
 n=$(count_fixed "$LAB_ERR" "egressd: blocked")
 if [ "$n" -eq 1 ]; then
 	lab_ok "one attempt, one deny line"
@@ -76,45 +69,45 @@ else
 	lab_fail "one attempt, one deny line" "found $n deny lines"
 fi
 
-run_pid udp "$DENIED4" 7
-expect_eperm_verdict "udp $DENIED4:7 blocked"
-expect_line "$LAB_ERR" "egressd: blocked probe[$PID] -> $DENIED4:7/udp: not in allowlist" \
-	"deny line: probe[$PID] -> $DENIED4:7/udp"
+run_pid udp "$LAB_DENIED4" 7
+expect_eperm_verdict "udp $LAB_DENIED4:7 blocked"
+expect_line "$LAB_ERR" "egressd: blocked probe[$PID] -> $LAB_DENIED4:7/udp: not in allowlist" \
+	"deny line: probe[$PID] -> $LAB_DENIED4:7/udp"
 
-run_pid tcp "$DENIED6" 80
-expect_eperm_verdict "tcp [$DENIED6]:80 blocked"
-expect_line "$LAB_ERR" "egressd: blocked probe[$PID] -> [$DENIED6]:80/tcp: not in allowlist" \
+run_pid tcp "$LAB_DENIED6" 80
+expect_eperm_verdict "tcp [$LAB_DENIED6]:80 blocked"
+expect_line "$LAB_ERR" "egressd: blocked probe[$PID] -> [$LAB_DENIED6]:80/tcp: not in allowlist" \
 	"deny line: IPv6 destination in brackets"
 
-run_pid tcp "::ffff:$DENIED4" 80
-expect_eperm_verdict "tcp [::ffff:$DENIED4]:80 blocked"
-expect_line "$LAB_ERR" "egressd: blocked probe[$PID] -> $DENIED4:80/tcp: not in allowlist" \
+run_pid tcp "::ffff:$LAB_DENIED4" 80
+expect_eperm_verdict "tcp [::ffff:$LAB_DENIED4]:80 blocked"
+expect_line "$LAB_ERR" "egressd: blocked probe[$PID] -> $LAB_DENIED4:80/tcp: not in allowlist" \
 	"deny line: IPv4-mapped destination shown as the IPv4 address"
 
 lab_section "reason: port not allowed"
-EG_ARGS=(--allow-domains "$ALLOWED4:80" --user nobody)
-expect_probe ok "tcp $ALLOWED4:80 allowed by the port-limited entry" tcp "$ALLOWED4" 80
+EG_ARGS=(--allow-domains "$LAB_ALLOWED4:80" --user nobody)
+expect_probe ok "tcp $LAB_ALLOWED4:80 allowed by the port-limited entry" tcp "$LAB_ALLOWED4" 80
 expect_no_grep "$LAB_ERR" 'egressd: blocked' "no deny line for allowed traffic"
-run_pid tcp "$ALLOWED4" 8080
-expect_eperm_verdict "tcp $ALLOWED4:8080 blocked"
-expect_line "$LAB_ERR" "egressd: blocked probe[$PID] -> $ALLOWED4:8080/tcp: port not allowed" \
-	"deny line: $ALLOWED4:8080/tcp: port not allowed"
+run_pid tcp "$LAB_ALLOWED4" 8080
+expect_eperm_verdict "tcp $LAB_ALLOWED4:8080 blocked"
+expect_line "$LAB_ERR" "egressd: blocked probe[$PID] -> $LAB_ALLOWED4:8080/tcp: port not allowed" \
+	"deny line: $LAB_ALLOWED4:8080/tcp: port not allowed"
 
 lab_section "reason: DNS to a non-resolver"
-EG_ARGS=(--allow-domains "$ALLOWED4" --user nobody)
-# dnsmasq listens on tcp $OTHER4:53 too: the control proves it answers.
-lab_run_in client "${LAB_NOBODY_CMD[@]}" "$LAB_PROBE" tcp "$OTHER4" 53 "$LAB_OK_MS"
-lab_check_verdict ok "control: tcp $OTHER4:53 reachable without egressd"
-run_pid tcp "$OTHER4" 53
-expect_eperm_verdict "tcp $OTHER4:53 blocked"
-expect_line "$LAB_ERR" "egressd: blocked probe[$PID] -> $OTHER4:53/tcp: DNS to a non-resolver" \
-	"deny line: $OTHER4:53/tcp: DNS to a non-resolver"
-run_pid udp "$OTHER4" 53
-expect_eperm_verdict "udp $OTHER4:53 blocked"
-expect_line "$LAB_ERR" "egressd: blocked probe[$PID] -> $OTHER4:53/udp: DNS to a non-resolver" \
-	"deny line: $OTHER4:53/udp: DNS to a non-resolver"
+EG_ARGS=(--allow-domains "$LAB_ALLOWED4" --user nobody)
+# dnsmasq listens on tcp $LAB_OTHER4:53 too: the control proves it answers.
+lab_run_in client "${LAB_NOBODY_CMD[@]}" "$LAB_PROBE" tcp "$LAB_OTHER4" 53 "$LAB_OK_MS"
+lab_check_verdict ok "control: tcp $LAB_OTHER4:53 reachable without egressd"
+run_pid tcp "$LAB_OTHER4" 53
+expect_eperm_verdict "tcp $LAB_OTHER4:53 blocked"
+expect_line "$LAB_ERR" "egressd: blocked probe[$PID] -> $LAB_OTHER4:53/tcp: DNS to a non-resolver" \
+	"deny line: $LAB_OTHER4:53/tcp: DNS to a non-resolver"
+run_pid udp "$LAB_OTHER4" 53
+expect_eperm_verdict "udp $LAB_OTHER4:53 blocked"
+expect_line "$LAB_ERR" "egressd: blocked probe[$PID] -> $LAB_OTHER4:53/udp: DNS to a non-resolver" \
+	"deny line: $LAB_OTHER4:53/udp: DNS to a non-resolver"
 # The resolver itself passes, and is no event.
-expect_probe ok "tcp $RESOLVER4:53 (the resolver) allowed" tcp "$RESOLVER4" 53
+expect_probe ok "tcp $LAB_RESOLVER4:53 (the resolver) allowed" tcp "$LAB_RESOLVER4" 53
 expect_no_grep "$LAB_ERR" 'egressd: blocked' "no deny line for DNS to the resolver"
 
 lab_section "JSON Lines to --log-file"
@@ -175,7 +168,7 @@ else
 fi
 
 lab_section "repeats collapse: 1000 blocked connects"
-EG_ARGS=(--allow-domains "$ALLOWED4" --user nobody)
+EG_ARGS=(--allow-domains "$LAB_ALLOWED4" --user nobody)
 lab_egressd run "${EG_ARGS[@]}" -- "$PY" -c '
 import socket
 n = 0
@@ -190,7 +183,7 @@ for i in range(1000):
 print("eperm=%d" % n)
 '
 expect_grep "$LAB_OUT" '^eperm=1000$' "all 1000 connects failed with EPERM"
-DEST="-> $DENIED4:80/tcp: not in allowlist"
+DEST="-> $LAB_DENIED4:80/tcp: not in allowlist"
 grep -F -- "$DEST" "$LAB_ERR" >"$LAB_DIR/repeat.lines"
 n=$(wc -l <"$LAB_DIR/repeat.lines")
 if [ "$n" -ge 1 ] && [ "$n" -le 5 ]; then
@@ -225,7 +218,7 @@ print("eperm=%d ms=%d" % (n, (time.monotonic() - t) * 1000))
 '
 expect_grep "$LAB_OUT" '^eperm=200 ' "all 200 connects failed with EPERM"
 ms=$(sed -n 's/^eperm=[0-9]* ms=//p' "$LAB_OUT")
-n=$(grep -cE "^egressd: blocked python3\[[0-9]+\] -> $DENIED4:20[01][0-9][0-9]/tcp" "$LAB_ERR")
+n=$(grep -cE "^egressd: blocked python3\[[0-9]+\] -> $LAB_DENIED4:20[01][0-9][0-9]/tcp" "$LAB_ERR")
 # 50 burst, plus 20 a second for however long the flood took.
 max=$((50 + 20 * (${ms:-0} / 1000 + 1)))
 if [ "$n" -ge 1 ] && [ "$n" -le "$max" ] && [ "$n" -lt 200 ]; then

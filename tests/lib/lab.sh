@@ -37,8 +37,13 @@ LAB_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 EGRESSD=${EGRESSD:-$LAB_REPO/build/egressd}
 PROBE=${PROBE:-$LAB_REPO/build/tests/probe}
 
+# The host-side addresses tests aim at (the layout above).
+LAB_ALLOWED4=198.51.100.10
+LAB_DENIED4=198.51.100.20
 LAB_OTHER4=198.51.100.30
 LAB_RESOLVER4=198.51.100.1
+LAB_ALLOWED6=2001:db8::10
+LAB_DENIED6=2001:db8::20
 LAB_RESOLVER6=2001:db8::1
 
 # Timeouts (ms) the probe gets: allowed traffic answers in a few ms; a
