@@ -45,6 +45,12 @@ const volatile bool emit_events = true;
  * the calls, so the same object loads on older kernels, naming uid only.
  */
 const volatile bool task_helpers = true;
+/*
+ * The distinct resolver ports (usually just 53), so that the resolver hash
+ * lookup is only paid by packets that could be DNS to a resolver.
+ */
+const volatile __u16 resolver_ports[EGRESS_MAX_RESOLVERS] = {};
+const volatile __u32 nresolver_ports = 0;
 
 /* IPv4 allowlist: longest prefix -> merged rule (ports, rule id). */
 struct {
@@ -176,7 +182,15 @@ static __always_inline bool is_resolver(const struct dest *d)
 {
 	struct egress_resolver_key k = {};
 
+	bool port_ok = false;
+
 	if (!d->has_port || (d->proto != IPPROTO_UDP && d->proto != IPPROTO_TCP))
+		return false;
+	for (__u32 i = 0; i < EGRESS_MAX_RESOLVERS; i++) {
+		if (i < nresolver_ports && resolver_ports[i] == d->dport)
+			port_ok = true;
+	}
+	if (!port_ok)
 		return false;
 	if (d->family == 4) {
 		k.addr[10] = 0xff;

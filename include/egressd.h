@@ -13,6 +13,9 @@
 /* Ports one allowlist prefix may be limited to (after merging covers). */
 #define EGRESS_MAX_PORTS 16
 
+/* Resolvers the maps and rodata hold (MAX_RESOLVERS in userspace). */
+#define EGRESS_MAX_RESOLVERS 8
+
 /* IPv6 extension headers walked before giving up on finding L4. */
 #define EGRESS_MAX_EXTHDRS 8
 

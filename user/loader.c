@@ -141,6 +141,14 @@ int loader_load(const struct loader_config *c, struct egress_bpf **out)
 	s->rodata->task_helpers =
 		libbpf_probe_bpf_helper(BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_FUNC_get_current_pid_tgid, NULL) == 1 &&
 		libbpf_probe_bpf_helper(BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_FUNC_get_current_comm, NULL) == 1;
+	for (size_t i = 0; i < c->nresolvers; i++) {
+		__u32 n = s->rodata->nresolver_ports, j;
+
+		for (j = 0; j < n && s->rodata->resolver_ports[j] != c->resolvers[i].port; j++)
+			;
+		if (j == n && n < EGRESS_MAX_RESOLVERS)
+			s->rodata->resolver_ports[s->rodata->nresolver_ports++] = c->resolvers[i].port;
+	}
 	if (!s->rodata->task_helpers)
 		pr_debug("this kernel gives socket hooks no pid/comm; deny events will name the uid");
 

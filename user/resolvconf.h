@@ -7,9 +7,12 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "addr.h"
+#include <linux/types.h>
 
-#define MAX_RESOLVERS 8
+#include "addr.h"
+#include "egressd.h"
+
+#define MAX_RESOLVERS EGRESS_MAX_RESOLVERS
 #define DNS_PORT 53
 
 struct resolver {
