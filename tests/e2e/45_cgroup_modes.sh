@@ -1,0 +1,109 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# --cgroup PATH and --cgroup self: egressd filters a cgroup it did not
+# create, never kills a process it did not start, and leaves its programs
+# attached while anything else still runs there (fail closed).  It detaches
+# only from a cgroup that has nothing left in it.
+
+. "$(dirname "$0")/../lib/lab.sh"
+
+lab_init
+lab_require_egressd
+lab_up
+lab_start_servers
+command -v bpftool >/dev/null || lab_skip "bpftool not installed"
+
+P=$LAB_PROBE
+ALLOW=(--allow-domains "$LAB_ALLOWED4,$LAB_ALLOWED6" --user nobody)
+
+# How many egressd programs are attached directly to a cgroup (host view).
+attached()
+{
+	bpftool cgroup show "$1" 2>/dev/null | grep -c ' egress_'
+}
+
+# A cgroup the test owns; the trap kills what is in it and removes it.
+CG=$LAB_CG2/egressd-test-$LAB_ID
+mkdir "$CG" || lab_die "cannot create $CG"
+lab_register_cgroup "$CG"
+REL=${CG#"$LAB_CG2"}
+
+lab_section "--cgroup PATH: the command runs there, filtered"
+lab_egressd run --cgroup "/sys/fs/cgroup$REL" "${ALLOW[@]}" -- sh -c \
+	'sed -n "s/^0:://p" /proc/self/cgroup >"$1/cg.out"; exec "$0" tcp '"$LAB_DENIED4"' 80 1000' \
+	"$P" "$LAB_WORK"
+lab_check_verdict blocked "tcp $LAB_DENIED4:80 blocked in the given cgroup"
+if [ "$(cat "$LAB_WORK/cg.out" 2>/dev/null)" = "$REL" ]; then
+	lab_ok "the command ran in $REL"
+else
+	lab_fail "the command ran in $REL" "it ran in: $(cat "$LAB_WORK/cg.out" 2>/dev/null)"
+fi
+lab_egressd run --cgroup "/sys/fs/cgroup$REL" "${ALLOW[@]}" -- "$P" tcp "$LAB_ALLOWED4" 80
+lab_check_verdict ok "tcp $LAB_ALLOWED4:80 allowed in the given cgroup"
+if [ -d "$CG" ]; then
+	lab_ok "a cgroup egressd did not create is not removed"
+else
+	lab_fail "a cgroup egressd did not create is not removed"
+fi
+n=$(attached "$CG")
+if [ "$n" = 0 ]; then
+	lab_ok "empty afterwards: every program detached"
+else
+	lab_fail "empty afterwards: every program detached" "$n programs still attached"
+fi
+
+lab_section "--cgroup PATH relative to the cgroup2 mount"
+lab_egressd run --cgroup "${REL#/}" "${ALLOW[@]}" -- "$P" tcp "$LAB_DENIED4" 80 1000
+lab_check_verdict blocked "tcp $LAB_DENIED4:80 blocked (relative path)"
+
+lab_section "--cgroup PATH with another process in it: nothing killed, filter kept"
+sleep 300 &
+SLEEPER=$!
+LAB_PIDS+=("$SLEEPER")
+echo "$SLEEPER" >"$CG/cgroup.procs" || lab_die "cannot move the sleeper into $CG"
+lab_egressd run --cgroup "/sys/fs/cgroup$REL" "${ALLOW[@]}" -- true
+expect_rc 0 "the command's status passes through"
+expect_grep "$LAB_ERR" "1 process\(es\) remain in .*leaving the filter attached" \
+	"egressd says it leaves the filter attached"
+if kill -0 "$SLEEPER" 2>/dev/null; then
+	lab_ok "the other process was not killed"
+else
+	lab_fail "the other process was not killed"
+fi
+n=$(attached "$CG")
+if [ "$n" = 5 ]; then
+	lab_ok "all 5 programs stay attached while it runs"
+else
+	lab_fail "all 5 programs stay attached while it runs" "attached: $n"
+fi
+kill "$SLEEPER" 2>/dev/null
+wait "$SLEEPER" 2>/dev/null
+
+lab_section "--cgroup self: egressd filters its own cgroup (container entrypoint)"
+SELF=$LAB_CG2/egressd-self-$LAB_ID
+mkdir "$SELF" || lab_die "cannot create $SELF"
+lab_register_cgroup "$SELF"
+SREL=${SELF#"$LAB_CG2"}
+# The wrapper moves itself into the cgroup, then becomes egressd, as an
+# entrypoint running in a container's cgroup would.
+lab_run_in client sh -c 'echo $$ >"/sys/fs/cgroup$1/cgroup.procs" && shift && exec "$@"' sh \
+	"$SREL" "$EGRESSD" run --cgroup self "${ALLOW[@]}" -- "$P" tcp "$LAB_DENIED4" 80 1000
+lab_check_verdict blocked "tcp $LAB_DENIED4:80 blocked under --cgroup self"
+expect_grep "$LAB_ERR" "cgroup /sys/fs/cgroup$SREL;" "the startup line names egressd's own cgroup"
+lab_run_in client sh -c 'echo $$ >"/sys/fs/cgroup$1/cgroup.procs" && shift && exec "$@"' sh \
+	"$SREL" "$EGRESSD" run --cgroup self "${ALLOW[@]}" -- "$P" udp "$LAB_ALLOWED6" 7
+lab_check_verdict ok "udp [$LAB_ALLOWED6]:7 allowed under --cgroup self"
+n=$(attached "$SELF")
+if [ "$n" = 0 ]; then
+	lab_ok "after egressd exits from its own cgroup, nothing stays attached"
+else
+	lab_fail "after egressd exits from its own cgroup, nothing stays attached" "attached: $n"
+fi
+
+lab_section "--cgroup PATH that is not a cgroup"
+lab_egressd run --cgroup /tmp "${ALLOW[@]}" -- true
+expect_rc 125 "a non-cgroup directory is refused"
+expect_grep "$LAB_ERR" "ERROR: /tmp is not a cgroup v2 directory" "the error names it"
+
+lab_finish
