@@ -372,6 +372,7 @@ static __always_inline __u32 parse_v6(struct __sk_buff *skb, struct dest *d)
 			 * destination is in the segment list.  Judging it
 			 * would mean walking an attacker-sized list, so drop.
 			 */
+			d->proto = nexthdr;
 			return EGRESS_DROP_IPV6_RTHDR;
 		case NEXTHDR_FRAGMENT:
 			if (bpf_skb_load_bytes(skb, off, &eh, 4))

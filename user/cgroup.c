@@ -221,9 +221,40 @@ static int for_each_proc(const char *dir, pid_t except, void (*fn)(pid_t))
 	return n;
 }
 
+/*
+ * Processes in dir and every cgroup below it: a workload that could make
+ * a child cgroup (a delegated --cgroup PATH) must not hide there.
+ */
 int cgroup_count_procs(const char *dir, pid_t except)
 {
-	return for_each_proc(dir, except, NULL);
+	struct dirent *de;
+	int n, sub;
+	DIR *d;
+
+	n = for_each_proc(dir, except, NULL);
+	if (n < 0)
+		return n;
+	d = opendir(dir);
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		char path[PATH_MAX];
+
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >= sizeof(path)) {
+			n = -ENAMETOOLONG;
+			break;
+		}
+		sub = cgroup_count_procs(path, except);
+		if (sub < 0) {
+			n = sub;
+			break;
+		}
+		n += sub;
+	}
+	closedir(d);
+	return n;
 }
 
 static void kill_one(pid_t pid)
@@ -273,8 +304,9 @@ void cgroup_reap_stale(const char *parent)
 		if (errno || *end || owner <= 0)
 			continue;
 		snprintf(proc, sizeof(proc), "/proc/%ld", owner);
-		if (access(proc, F_OK) == 0)
-			continue; /* its egressd is alive (or the pid was reused: leave it) */
+		/* Its egressd is alive, unless the pid is now ours (reused). */
+		if (owner != (long)getpid() && access(proc, F_OK) == 0)
+			continue;
 		if ((size_t)snprintf(path, sizeof(path), "%s/%s", parent, de->d_name) >= sizeof(path))
 			continue;
 		if (cgroup_count_procs(path, 0) != 0)

@@ -34,7 +34,7 @@ int cgroup_create_child(const char *parent, char *out, size_t len);
 /* Write pid (0: the caller) into dir/cgroup.procs. */
 int cgroup_enter(const char *dir, pid_t pid);
 
-/* Number of processes in dir/cgroup.procs, not counting 'except'. */
+/* Processes in dir and all cgroups below it, not counting 'except'. */
 int cgroup_count_procs(const char *dir, pid_t except);
 
 /*

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -127,8 +129,13 @@ struct events *events_new(const struct events_config *c, const struct rule *rule
 	ev->cfg = *c;
 	ev->tokens = BUCKET_BURST;
 	if (c->log_file) {
-		ev->out = fopen(c->log_file, "ae");
+		/* egressd is root: never follow a symlink planted in a shared directory. */
+		int fd = open(c->log_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+		ev->out = fd >= 0 ? fdopen(fd, "a") : NULL;
 		if (!ev->out) {
+			if (fd >= 0)
+				close(fd);
 			int err = errno;
 
 			pr_err("--log-file: cannot open %s: %s", c->log_file, strerror(errno));

@@ -119,6 +119,17 @@ static int parse_cidr(const char *field, size_t idx, struct json_object *v, stru
 		snprintf(err, errlen, "\"%s\"[%zu]: \"%s\" has host bits set", field, idx, shown);
 		return -EINVAL;
 	}
+	/*
+	 * The document comes from the network (or --github-meta-url): a
+	 * compromised mirror must not be able to hand out 0.0.0.0/0.  GitHub's
+	 * widest ranges are /16 (IPv4) and /32 (IPv6); refuse anything
+	 * wider than /8 and /16.
+	 */
+	if (e->prefixlen < (e->addr.family == AF_INET ? 8 : 16)) {
+		snprintf(err, errlen, "\"%s\"[%zu]: \"%s\" is implausibly wide for GitHub (shorter than /%d)",
+			 field, idx, shown, e->addr.family == AF_INET ? 8 : 16);
+		return -EINVAL;
+	}
 	snprintf(e->name, sizeof(e->name), "%s", GHMETA_NAME);
 	return 0;
 }

@@ -9,9 +9,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include <linux/if_ether.h>
+#include <netinet/in.h>
+#ifndef AF_PACKET
+#define AF_PACKET 17
+#endif
 
 #include "caps.h"
 #include "cgroup.h"
@@ -46,6 +52,29 @@ int launch_lookup_user(const char *spec, uid_t *uid, gid_t *gid, char *name, siz
 	*gid = pw->pw_gid;
 	if (name && namelen)
 		snprintf(name, namelen, "%s", pw->pw_name);
+	return 0;
+}
+
+int launch_check_stdio(void)
+{
+	static const char *const names[] = { "stdin", "stdout", "stderr" };
+
+	for (int fd = 0; fd <= 2; fd++) {
+		socklen_t len = sizeof(int);
+		struct stat st;
+		int dom;
+
+		if (fstat(fd, &st) || !S_ISSOCK(st.st_mode))
+			continue;
+		if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &len))
+			dom = -1;
+		if (dom == AF_UNIX)
+			continue;
+		pr_err("%s (fd %d) is %s socket created outside the filter: the command could send anything through it. Give the command a pipe, file or terminal instead",
+		       names[fd], fd,
+		       dom == AF_INET ? "an IPv4" : dom == AF_INET6 ? "an IPv6" : dom == AF_PACKET ? "a packet" : "a network");
+		return -EPERM;
+	}
 	return 0;
 }
 

@@ -27,6 +27,13 @@ struct launch_opts {
 int launch_lookup_user(const char *spec, uid_t *uid, gid_t *gid, char *name, size_t namelen);
 
 /*
+ * fds 0-2 stay open for the command, so they must not be sockets that can
+ * reach the network: one created outside the cgroup is not filtered.  Unix
+ * sockets (journald, a supervisor) are fine.  Prints the error; -EPERM.
+ */
+int launch_check_stdio(void);
+
+/*
  * fork; the child joins the cgroup, drops every privilege, closes every fd
  * above 2, restores signals, and execs.  A child that cannot do any of
  * that exits 125 (126/127 for exec failures) without running the command.

@@ -410,6 +410,8 @@ int do_run(int argc, char **argv)
 		goto out;
 	if (!cfg.isolation)
 		goto launch;
+	if (launch_check_stdio())
+		goto out;
 
 	if (run_load_resolvers(&cfg))
 		goto out;

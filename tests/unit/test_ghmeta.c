@@ -170,6 +170,22 @@ static void test_bad_cidr(void **state)
 	policy_free(&p);
 }
 
+/* A mirror must not be able to hand out the whole Internet. */
+static void test_too_wide(void **state)
+{
+	struct policy p;
+
+	(void)state;
+	policy_init(&p);
+	assert_int_equal(parse("{\"web\": [\"0.0.0.0/0\"], \"api\": [], \"git\": []}", &p), -EINVAL);
+	assert_non_null(strstr(err, "\"web\"[0]: \"0.0.0.0/0\" is implausibly wide"));
+	assert_int_equal(parse("{\"web\": [], \"api\": [\"::/1\"], \"git\": []}", &p), -EINVAL);
+	assert_non_null(strstr(err, "\"api\"[0]: \"::/1\" is implausibly wide"));
+	assert_int_equal(parse("{\"web\": [\"10.0.0.0/8\"], \"api\": [\"2001::/16\"], \"git\": []}", &p), 0);
+	assert_int_equal(p.n, 2);
+	policy_free(&p);
+}
+
 static void test_host_bits(void **state)
 {
 	struct policy p;
@@ -239,6 +255,7 @@ int main(void)
 		cmocka_unit_test(test_wrong_types),
 		cmocka_unit_test(test_bad_cidr),
 		cmocka_unit_test(test_host_bits),
+		cmocka_unit_test(test_too_wide),
 		cmocka_unit_test(test_invalid_json),
 		cmocka_unit_test(test_truncated_json),
 		cmocka_unit_test(test_atomic),
