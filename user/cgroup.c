@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <sys/types.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,6 +144,62 @@ int cgroup_self_dir(char *mnt, size_t mntlen, char *dir, size_t dirlen)
 	else if (err)
 		pr_err("cgroup path too long: %s", own);
 	return err;
+}
+
+/* Could this uid/these groups write dir/cgroup.procs (by its mode bits)? */
+static bool procs_writable_by(const char *dir, uid_t uid, const gid_t *groups, int ngroups)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/cgroup.procs", dir) >= sizeof(path) ||
+	    stat(path, &st))
+		return true; /* cannot tell: assume the worst */
+	if (st.st_mode & S_IWOTH)
+		return true;
+	if (st.st_uid == uid && (st.st_mode & S_IWUSR))
+		return true;
+	for (int i = 0; i < ngroups; i++) {
+		if (st.st_gid == groups[i] && (st.st_mode & S_IWGRP))
+			return true;
+	}
+	return false;
+}
+
+int cgroup_safe_parent(const char *mnt, const char *dir, uid_t uid, const gid_t *groups, int ngroups,
+		       char *out, size_t len, char *bad, size_t badlen)
+{
+	size_t mlen = strlen(mnt);
+	char cur[PATH_MAX];
+	const char *p;
+
+	if (strncmp(dir, mnt, mlen) != 0 || (dir[mlen] && dir[mlen] != '/'))
+		return -EINVAL;
+	if ((size_t)snprintf(cur, sizeof(cur), "%s", mnt) >= sizeof(cur))
+		return -ENAMETOOLONG;
+	if (procs_writable_by(cur, uid, groups, ngroups)) {
+		snprintf(bad, badlen, "%s", cur);
+		return -EPERM;
+	}
+	/* Walk down; the first writable level ends the safe chain. */
+	for (p = dir + mlen; *p == '/'; ) {
+		size_t n = strcspn(p + 1, "/");
+		char next[PATH_MAX];
+
+		if (n == 0)
+			break;
+		if ((size_t)snprintf(next, sizeof(next), "%s/%.*s", cur, (int)n, p + 1) >= sizeof(next))
+			return -ENAMETOOLONG;
+		if (procs_writable_by(next, uid, groups, ngroups)) {
+			snprintf(bad, badlen, "%s", next);
+			break;
+		}
+		memcpy(cur, next, sizeof(cur));
+		p += n + 1;
+	}
+	if ((size_t)snprintf(out, len, "%s", cur) >= len)
+		return -ENAMETOOLONG;
+	return 0;
 }
 
 int cgroup_create_child(const char *parent, char *out, size_t len)

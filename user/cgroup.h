@@ -28,6 +28,20 @@ int cgroup_parse_proc(FILE *f, char *path, size_t len);
  */
 int cgroup_self_dir(char *mnt, size_t mntlen, char *dir, size_t dirlen);
 
+/*
+ * The kernel lets a process move between two cgroups if it may write the
+ * cgroup.procs of their common ancestor.  A workload whose uid owns an
+ * ancestor of its cgroup (a systemd user session delegates
+ * user@UID.service to UID) could therefore move itself out.
+ *
+ * From the mount root down to dir, find the deepest cgroup such that no
+ * cgroup.procs on the path to it is writable by uid/groups: out.  The first
+ * writable one, if any, goes to bad ("" if none).  -EPERM when even the
+ * mount root is writable.  Mode bits only; ACLs are not read.
+ */
+int cgroup_safe_parent(const char *mnt, const char *dir, uid_t uid, const gid_t *groups, int ngroups,
+		       char *out, size_t len, char *bad, size_t badlen);
+
 /* mkdir parent/egressd-<pid>; -EEXIST is an error, never reuse. */
 int cgroup_create_child(const char *parent, char *out, size_t len);
 

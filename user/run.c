@@ -315,18 +315,48 @@ close_fd:
 		close(s->cg_fd);
 }
 
-static int setup_cgroup(struct session *s)
+/* The workload's groups, for the cgroup permission walk. */
+static int identity_groups(const struct identity *id, gid_t *groups, int max)
 {
-	char mnt[PATH_MAX], own[PATH_MAX];
-	int ret;
+	int n = max;
+
+	if (id->name[0] && getgrouplist(id->name, id->gid, groups, &n) >= 0)
+		return n;
+	groups[0] = id->gid;
+	return 1;
+}
+
+static int setup_cgroup(struct session *s, const struct identity *id)
+{
+	char mnt[PATH_MAX], own[PATH_MAX], parent[PATH_MAX], bad[PATH_MAX] = "";
+	gid_t groups[256];
+	int ret, ngroups = identity_groups(id, groups, 256);
 
 	ret = cgroup_self_dir(mnt, sizeof(mnt), own, sizeof(own));
 	if (ret)
 		return ret;
 	switch (s->cfg->cgroup_mode) {
 	case CGROUP_MODE_NEW:
-		cgroup_reap_stale(own);
-		ret = cgroup_create_child(own, s->cg_dir, sizeof(s->cg_dir));
+		/*
+		 * Not under a cgroup the workload may write: from there it
+		 * could move itself out.  uid 0 can anyway (see identity.c).
+		 */
+		if (id->uid == 0) {
+			snprintf(parent, sizeof(parent), "%s", own);
+		} else {
+			ret = cgroup_safe_parent(mnt, own, id->uid, groups, ngroups, parent,
+						 sizeof(parent), bad, sizeof(bad));
+			if (ret) {
+				pr_err("every cgroup up to %s is writable by uid %u, so the command could move itself out of the filter",
+				       bad[0] ? bad : mnt, (unsigned)id->uid);
+				return ret;
+			}
+			if (bad[0])
+				pr_info("%s is writable by uid %u (a delegated cgroup): creating the filtered cgroup under %s instead",
+					bad, (unsigned)id->uid, parent);
+		}
+		cgroup_reap_stale(parent);
+		ret = cgroup_create_child(parent, s->cg_dir, sizeof(s->cg_dir));
 		if (ret)
 			return ret;
 		s->cg_created = true;
@@ -342,6 +372,20 @@ static int setup_cgroup(struct session *s)
 		if (ret < 0 || (size_t)ret >= sizeof(s->cg_dir))
 			return -ENAMETOOLONG;
 		break;
+	}
+	if (!s->cg_created && id->uid != 0) {
+		ret = cgroup_safe_parent(mnt, s->cg_dir, id->uid, groups, ngroups, parent, sizeof(parent),
+					 bad, sizeof(bad));
+		if (ret == -EINVAL) {
+			pr_err("--cgroup %s is not under the cgroup2 mount %s", s->cg_dir, mnt);
+			return ret;
+		}
+		if (ret || bad[0]) {
+			pr_err("--cgroup %s: %s/cgroup.procs is writable by uid %u, so the command could move itself out of the filter; use a cgroup it cannot write, or another --user",
+			       s->cfg->cgroup_mode == CGROUP_MODE_SELF ? "self" : s->cg_dir,
+			       bad[0] ? bad : mnt, (unsigned)id->uid);
+			return -EPERM;
+		}
 	}
 	ret = open_cgroup_dir(s->cg_dir, &s->cg_fd);
 	if (ret && s->cg_created) {
@@ -447,7 +491,7 @@ int do_run(int argc, char **argv)
 		goto out;
 	}
 
-	if (setup_cgroup(&s))
+	if (setup_cgroup(&s, &id))
 		goto out;
 	if (loader_attach(s.skel, s.cg_fd))
 		goto out_cgroup;

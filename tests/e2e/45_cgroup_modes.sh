@@ -104,6 +104,49 @@ fi
 lab_section "--cgroup PATH that is not a cgroup"
 lab_egressd run --cgroup /tmp "${ALLOW[@]}" -- true
 expect_rc 125 "a non-cgroup directory is refused"
-expect_grep "$LAB_ERR" "ERROR: /tmp is not a cgroup v2 directory" "the error names it"
+expect_grep "$LAB_ERR" "ERROR: --cgroup /tmp is not under the cgroup2 mount" "the error names it"
+
+lab_section "a delegated parent cgroup (owned by the workload's user) is no way out"
+# What a systemd user session looks like: user@UID.service and below
+# belong to UID.  Moving between two cgroups needs write access to the
+# cgroup.procs of their common ancestor, so egressd must not put the
+# command's cgroup below one of these.
+DELEG=$LAB_CG2/egressd-deleg-$LAB_ID
+mkdir "$DELEG" || lab_die "cannot create $DELEG"
+lab_register_cgroup "$DELEG"
+chown nobody "$DELEG" "$DELEG/cgroup.procs" "$DELEG/cgroup.threads" "$DELEG/cgroup.subtree_control"
+DREL=${DELEG#"$LAB_CG2"}
+rm -f "$LAB_WORK/deleg.cg" "$LAB_WORK/deleg.rc"
+lab_run_in client sh -c 'echo $$ >"/sys/fs/cgroup$1/cgroup.procs" && shift && exec "$@"' sh \
+	"$DREL" "$EGRESSD" run "${ALLOW[@]}" -- sh -c '
+	sed -n "s/^0:://p" /proc/self/cgroup >"$1/deleg.cg"
+	echo $$ 2>/dev/null >"/sys/fs/cgroup$2/cgroup.procs"; echo $? >"$1/deleg.rc"
+	exec "$0" udp '"$LAB_DENIED4"' 7 1000' "$P" "$LAB_WORK" "$DREL"
+lab_check_verdict blocked "after trying to join the delegated parent, udp $LAB_DENIED4:7 is still blocked"
+expect_grep "$LAB_ERR" "$DREL is writable by uid 65534 \(a delegated cgroup\): creating the filtered cgroup under" \
+	"egressd says it keeps clear of the delegated cgroup"
+case $(cat "$LAB_WORK/deleg.cg" 2>/dev/null) in
+"$DREL"/* | "") lab_fail "the command's cgroup is outside the delegated subtree" \
+	"it was: $(cat "$LAB_WORK/deleg.cg" 2>/dev/null)" ;;
+*) lab_ok "the command's cgroup is outside the delegated subtree" ;;
+esac
+if [ "$(cat "$LAB_WORK/deleg.rc" 2>/dev/null)" != 0 ]; then
+	lab_ok "writing its pid into the delegated parent fails"
+else
+	lab_fail "writing its pid into the delegated parent fails"
+fi
+
+lab_egressd run --cgroup "/sys/fs/cgroup$DREL" "${ALLOW[@]}" -- touch "$LAB_WORK/deleg.ran"
+expect_rc 125 "--cgroup PATH into a cgroup the command's user can write is refused"
+expect_grep "$LAB_ERR" "cgroup.procs is writable by uid 65534, so the command could move itself out" \
+	"the refusal says why"
+if [ -e "$LAB_WORK/deleg.ran" ]; then
+	lab_fail "the command did not run"
+else
+	lab_ok "the command did not run"
+fi
+lab_run_in client sh -c 'echo $$ >"/sys/fs/cgroup$1/cgroup.procs" && shift && exec "$@"' sh \
+	"$DREL" "$EGRESSD" run --cgroup self "${ALLOW[@]}" -- true
+expect_rc 125 "--cgroup self in a cgroup the command's user can write is refused"
 
 lab_finish
