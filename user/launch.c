@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <grp.h>
 #include <pwd.h>
 #include <limits.h>
@@ -9,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -137,6 +140,55 @@ static void reset_signals(void)
 	sigprocmask(SIG_SETMASK, &all, NULL);
 }
 
+static int write_proc_self(const char *file, const char *text)
+{
+	char path[64];
+	ssize_t n;
+	int fd, err = 0;
+
+	snprintf(path, sizeof(path), "/proc/self/%s", file);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = write(fd, text, strlen(text));
+	if (n < 0)
+		err = -errno;
+	else if ((size_t)n != strlen(text))
+		err = -EIO;
+	close(fd);
+	return err;
+}
+
+/*
+ * unshare a user namespace mapping only uid and gid to themselves.
+ * -EAGAIN: unshare() was refused and nothing changed; other errors leave
+ * us half inside and must be fatal.
+ */
+static int enter_userns(uid_t uid, gid_t gid)
+{
+	char map[64];
+	int err;
+
+	/*
+	 * After setresuid() we are not dumpable, which makes /proc/self
+	 * root-owned and the maps unwritable.  exec() would make us dumpable
+	 * anyway, and the fds worth stealing are closed already.
+	 */
+	if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0))
+		return -errno;
+	if (unshare(CLONE_NEWUSER))
+		return -EAGAIN;
+	err = write_proc_self("setgroups", "deny");
+	if (err && err != -ENOENT)
+		return err;
+	snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)uid, (unsigned)uid);
+	err = write_proc_self("uid_map", map);
+	if (err)
+		return err;
+	snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)gid, (unsigned)gid);
+	return write_proc_self("gid_map", map);
+}
+
 /* Only async-signal-safe-ish calls until exec; we are single-threaded. */
 static void __attribute__((noreturn)) child_fail(const char *what, int err)
 {
@@ -181,14 +233,45 @@ static void __attribute__((noreturn)) child_main(const struct launch_opts *o)
 			child_fail("setuid", -errno);
 	}
 
-	err = caps_drop_all();
-	if (err)
-		child_fail("dropping capabilities", err);
-
-	/* An inherited socket was created outside the cgroup: a proven bypass. */
+	/*
+	 * An inherited socket was created outside the cgroup: a proven bypass.
+	 * Close everything now, while setresuid() has left us non-dumpable,
+	 * so nothing of egressd's (BPF fds, the cgroup fd) is ever reachable
+	 * through pidfd_getfd() once we become dumpable below.
+	 */
 	err = close_fds_from(3);
 	if (err)
 		child_fail("closing inherited file descriptors", err);
+
+	/*
+	 * A socket is filtered by the cgroup of whoever created it.  A
+	 * process of the same uid outside the cgroup (the user's shell, a
+	 * daemon running as nobody) would lend its sockets via pidfd_getfd(),
+	 * or its whole self via ptrace or /proc/PID/mem.  All of those need
+	 * CAP_SYS_PTRACE in the target's user namespace once the caller is
+	 * in another one, so the command gets a user namespace of its own
+	 * that maps just its uid and gid.  Where user namespaces are denied
+	 * (a container's seccomp profile, a sysctl), say what that leaves.
+	 */
+	err = enter_userns(o->uid, o->gid);
+	if (err == -EAGAIN) {
+		/* unshare() itself was refused: nothing changed. */
+		if (o->userns_required)
+			child_fail("creating a user namespace", err);
+		pr_warn("cannot give the command its own user namespace: other processes of uid %u outside the filter could be used to get around it; prefer a --user that runs nothing else",
+			(unsigned)o->uid);
+	} else if (err) {
+		child_fail("setting up the user namespace", err);
+	} else {
+		/* A new user namespace starts with a full bounding set and default securebits. */
+		err = caps_drop_bounding();
+		if (err)
+			child_fail("dropping the capability bounding set in the user namespace", err);
+	}
+
+	err = caps_drop_all();
+	if (err)
+		child_fail("dropping capabilities", err);
 
 	execvp(o->argv[0], o->argv);
 	err = errno;
