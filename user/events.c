@@ -18,6 +18,14 @@
  * scan of many destinations cannot flood either; what it holds back is
  * counted and reported.
  */
+/*
+ * At most this many distinct destinations are tracked (a workload scanning
+ * addresses must not grow egressd without bound); beyond it, reports are
+ * counted as rate-limited.  Looked up through an open-addressing index.
+ */
+#define EVENTS_MAX_DESTS 4096
+#define EVENTS_INDEX_SIZE (2 * EVENTS_MAX_DESTS) /* power of two */
+
 #define BUCKET_BURST 50
 #define BUCKET_PER_SEC 20
 
@@ -41,6 +49,7 @@ struct events {
 	bool own_out;
 	struct dest_stat *dests;
 	size_t ndests, capdests;
+	uint32_t *index; /* dests[i] stored as i + 1; 0 is empty */
 	struct name_ent *names;
 	size_t nnames;
 	char (*name_store)[NAME_MAX_LEN + 1];
@@ -128,17 +137,24 @@ struct events *events_new(const struct events_config *c, const struct rule *rule
 		return NULL;
 	ev->cfg = *c;
 	ev->tokens = BUCKET_BURST;
+	ev->index = calloc(EVENTS_INDEX_SIZE, sizeof(*ev->index));
+	if (!ev->index) {
+		free(ev);
+		errno = ENOMEM;
+		return NULL;
+	}
 	if (c->log_file) {
 		/* egressd is root: never follow a symlink planted in a shared directory. */
 		int fd = open(c->log_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 
 		ev->out = fd >= 0 ? fdopen(fd, "a") : NULL;
 		if (!ev->out) {
-			if (fd >= 0)
-				close(fd);
 			int err = errno;
 
-			pr_err("--log-file: cannot open %s: %s", c->log_file, strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			pr_err("--log-file: cannot open %s: %s", c->log_file, strerror(err));
+			free(ev->index);
 			free(ev);
 			errno = err;
 			return NULL;
@@ -189,6 +205,7 @@ void events_free(struct events *ev)
 	if (ev->own_out && ev->out)
 		fclose(ev->out);
 	free(ev->dests);
+	free(ev->index);
 	free(ev->names);
 	free(ev->name_store);
 	free(ev);
@@ -327,16 +344,40 @@ static bool take_token(struct events *ev, uint64_t now_ms)
 	return true;
 }
 
+/* FNV-1a over what makes a destination distinct (see same_dest()). */
+static uint32_t dest_hash(const struct egress_event *e)
+{
+	uint8_t key[21];
+	uint32_t h = 2166136261u;
+
+	key[0] = e->family;
+	key[1] = e->proto;
+	key[2] = e->reason;
+	key[3] = (uint8_t)(e->dport >> 8);
+	key[4] = (uint8_t)e->dport;
+	memcpy(key + 5, e->daddr, 16);
+	for (size_t i = 0; i < sizeof(key); i++)
+		h = (h ^ key[i]) * 16777619u;
+	return h;
+}
+
+/* The index slot holding e's destination, or the empty slot for it. */
+static uint32_t *index_slot(struct events *ev, const struct egress_event *e)
+{
+	uint32_t i = dest_hash(e) & (EVENTS_INDEX_SIZE - 1);
+
+	while (ev->index[i] && !same_dest(&ev->dests[ev->index[i] - 1].first, e))
+		i = (i + 1) & (EVENTS_INDEX_SIZE - 1);
+	return &ev->index[i];
+}
+
 void events_record(struct events *ev, const struct egress_event *e, uint64_t now_ms)
 {
 	struct dest_stat *d = NULL;
+	uint32_t *slot = index_slot(ev, e);
 
-	for (size_t i = 0; i < ev->ndests; i++) {
-		if (same_dest(&ev->dests[i].first, e)) {
-			d = &ev->dests[i];
-			break;
-		}
-	}
+	if (*slot)
+		d = &ev->dests[*slot - 1];
 	/*
 	 * In audit mode a connect or sendmsg that would have been denied is
 	 * let through, so the packets of that very connection then reach the
@@ -351,6 +392,10 @@ void events_record(struct events *ev, const struct egress_event *e, uint64_t now
 	    d->first.hook != EGRESS_HOOK_SKB)
 		return;
 	if (!d) {
+		if (ev->ndests == EVENTS_MAX_DESTS) {
+			ev->suppressed++;
+			return;
+		}
 		if (ev->ndests == ev->capdests) {
 			size_t cap = ev->capdests ? ev->capdests * 2 : 64;
 			struct dest_stat *n = realloc(ev->dests, cap * sizeof(*n));
@@ -365,6 +410,7 @@ void events_record(struct events *ev, const struct egress_event *e, uint64_t now
 		struct addr a;
 
 		d = &ev->dests[ev->ndests++];
+		*slot = (uint32_t)ev->ndests;
 		memset(d, 0, sizeof(*d));
 		d->first = *e;
 		d->next_report = 1;
@@ -430,6 +476,7 @@ void events_summary(struct events *ev)
 		pr_info("audit: nothing would have been blocked");
 		return;
 	}
+	/* Reorders dests under the index: nothing may be recorded after this. */
 	qsort(ev->dests, ev->ndests, sizeof(*ev->dests), by_count_desc);
 	pr_info("audit summary: %zu destination(s) would have been blocked:", ev->ndests);
 	entries = calloc(ev->ndests, sizeof(*entries));

@@ -18,7 +18,6 @@ struct launch_opts {
 	gid_t gid;
 	const char *user; /* for supplementary groups and $USER; NULL: just gid */
 	const char *home; /* $HOME when switching users; NULL: leave env alone */
-	bool userns_required; /* fail, rather than warn, without a user namespace */
 };
 
 /*

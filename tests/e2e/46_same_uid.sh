@@ -95,6 +95,17 @@ else
 	lab_fail "uid and gid 65534 map to themselves, nothing else" "maps: $(cat "$LAB_OUT")"
 fi
 
+lab_section "where user namespaces are refused, egressd says what that leaves"
+# As in a container whose seccomp profile refuses unshare(CLONE_NEWUSER).
+NOUSERNS=$LAB_REPO/build/tests/nouserns
+[ -x "$NOUSERNS" ] || lab_die "$NOUSERNS not built (make test-bins)"
+lab_egressd_wrapped() { lab_run_in client "$NOUSERNS" "$EGRESSD" "$@"; }
+lab_egressd_wrapped run --allow-domains "$LAB_ALLOWED4" --user nobody -- \
+	"$PY" "$LAB_WORK/thief.py" "$HOLDER" "$FD" "$LAB_DENIED4"
+expect_rc 0 "the command still runs"
+expect_grep "$LAB_ERR" "WARNING: cannot give the command its own user namespace: other processes of uid 65534 outside the filter could be used" \
+	"the warning names the risk"
+
 kill -9 "$HOLDER" 2>/dev/null
 wait "$HOLDER" 2>/dev/null
 lab_finish

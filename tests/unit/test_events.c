@@ -30,7 +30,7 @@
 #include "policy.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#define MAX_LINES 4096
+#define MAX_LINES 8192
 
 struct fixture {
 	char dir[64];
@@ -349,6 +349,31 @@ static void test_final_total(void **state)
 	assert_string_equal(f->lines[3], want);
 	snprintf(want, sizeof(want), "%s [1500 times in total]", base);
 	assert_string_equal(f->lines[5], want);
+}
+
+/* A scan of many destinations is bounded: 4096 tracked, the rest counted. */
+static void test_destination_cap(void **state)
+{
+	struct fixture *f = *state;
+	struct events *ev = open_events(f, LOG_FORMAT_TEXT, false, NULL, 0, NULL, 0);
+
+	for (int i = 0; i < 5000; i++) {
+		struct egress_event e = ev4("198.51.100.20", (uint16_t)(1 + i), IPPROTO_TCP,
+					    EGRESS_DROP_NOT_ALLOWED);
+
+		/* An hour apart: the bucket never holds anything back. */
+		events_record(ev, &e, 1000 + (uint64_t)i * 3600 * 1000);
+	}
+	/* A tracked destination is still found and counted. */
+	struct egress_event again = ev4("198.51.100.20", 1, IPPROTO_TCP, EGRESS_DROP_NOT_ALLOWED);
+
+	for (int i = 0; i < 9; i++)
+		events_record(ev, &again, 1000 + (uint64_t)6000 * 3600 * 1000);
+	events_free(ev);
+	/* 4096 first lines, plus the 10th occurrence of port 1. */
+	assert_int_equal(read_lines(f, f->log), 4097);
+	assert_string_equal(f->lines[4096], "egressd: blocked probe[1234] -> 198.51.100.20:1/tcp: "
+					    "not in allowlist [10 times so far]");
 }
 
 /* Port, protocol and reason each make a destination distinct. */
@@ -796,6 +821,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ipv6_brackets, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_text_comm_sanitized, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_final_total, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_destination_cap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_text_comm_spaces_and_udp_connect, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_repeats_collapse, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_distinct_destinations, setup, teardown),
