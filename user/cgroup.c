@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cgroup.h"
+#include "fileio.h"
 #include "log.h"
 
 /* mountinfo escapes space, tab, newline and backslash as \ooo. */
@@ -222,32 +223,12 @@ int cgroup_create_child(const char *parent, char *out, size_t len)
 	return 0;
 }
 
-static int write_file(const char *dir, const char *file, const char *val)
-{
-	char path[PATH_MAX];
-	ssize_t n;
-	int fd, err = 0;
-
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, file) >= sizeof(path))
-		return -ENAMETOOLONG;
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = write(fd, val, strlen(val));
-	if (n < 0)
-		err = -errno;
-	else if ((size_t)n != strlen(val))
-		err = -EIO;
-	close(fd);
-	return err;
-}
-
 int cgroup_enter(const char *dir, pid_t pid)
 {
 	char buf[32];
 
 	snprintf(buf, sizeof(buf), "%d\n", (int)pid);
-	return write_file(dir, "cgroup.procs", buf);
+	return file_write_text(dir, "cgroup.procs", buf);
 }
 
 /* Calls fn(pid) for each process in dir; returns how many, or -errno. */
@@ -322,7 +303,7 @@ static void kill_one(pid_t pid)
 int cgroup_kill_all(const char *dir, int timeout_ms)
 {
 	struct timespec ts = { 0, 5 * 1000 * 1000 };
-	bool have_kill = write_file(dir, "cgroup.kill", "1") == 0;
+	bool have_kill = file_write_text(dir, "cgroup.kill", "1") == 0;
 	int waited = 0, n;
 
 	for (;;) {

@@ -24,6 +24,7 @@
 
 #include "caps.h"
 #include "cgroup.h"
+#include "fileio.h"
 #include "launch.h"
 #include "log.h"
 
@@ -140,25 +141,6 @@ static void reset_signals(void)
 	sigprocmask(SIG_SETMASK, &all, NULL);
 }
 
-static int write_proc_self(const char *file, const char *text)
-{
-	char path[64];
-	ssize_t n;
-	int fd, err = 0;
-
-	snprintf(path, sizeof(path), "/proc/self/%s", file);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = write(fd, text, strlen(text));
-	if (n < 0)
-		err = -errno;
-	else if ((size_t)n != strlen(text))
-		err = -EIO;
-	close(fd);
-	return err;
-}
-
 /*
  * unshare a user namespace mapping only uid and gid to themselves.
  * -EAGAIN: unshare() was refused and nothing changed; other errors leave
@@ -178,15 +160,15 @@ static int enter_userns(uid_t uid, gid_t gid)
 		return -errno;
 	if (unshare(CLONE_NEWUSER))
 		return -EAGAIN;
-	err = write_proc_self("setgroups", "deny");
+	err = file_write_text("/proc/self", "setgroups", "deny");
 	if (err && err != -ENOENT)
 		return err;
 	snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)uid, (unsigned)uid);
-	err = write_proc_self("uid_map", map);
+	err = file_write_text("/proc/self", "uid_map", map);
 	if (err)
 		return err;
 	snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)gid, (unsigned)gid);
-	return write_proc_self("gid_map", map);
+	return file_write_text("/proc/self", "gid_map", map);
 }
 
 /* Only async-signal-safe-ish calls until exec; we are single-threaded. */
