@@ -289,8 +289,12 @@ static void teardown(struct session *s)
 {
 	int left;
 
-	if (!s->attached)
+	if (!s->attached) {
+		/* Attach failed: nothing ever ran in the cgroup we made. */
+		if (s->cg_created && cgroup_remove(s->cg_dir))
+			pr_warn("cannot remove cgroup %s: %s", s->cg_dir, strerror(errno));
 		goto close_fd;
+	}
 	if (s->cg_created) {
 		left = cgroup_kill_all(s->cg_dir, KILL_TIMEOUT_MS);
 		if (left) {
