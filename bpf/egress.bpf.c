@@ -11,6 +11,16 @@
  *
  * Both ask egress_decide(), so they can never disagree.  Every path that
  * cannot prove a packet is allowed drops it.
+ *
+ * Three more hooks close channels that do not look like a destination:
+ *  - cgroup/setsockopt refuses the options that let a socket send with a
+ *    source address that is not its own (IP(V6)_FREEBIND, _TRANSPARENT, a
+ *    sticky IPV6_PKTINFO), multicast joins of groups not in the allowlist
+ *    (the kernel's IGMP/MLD report names the group, from a socket no
+ *    cgroup owns), and IPv4 source routes;
+ *  - cgroup/bind{4,6} refuse binding a non-local address where the host's
+ *    ip_nonlocal_bind sysctls would let the kernel accept it.
+ * docs/design.md ("Side channels") argues why that set is complete.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -28,6 +38,44 @@
 #define IP_OFFSET 0x1FFF
 #define IP6_OFFSET 0xFFF8
 #define DNS_PORT 53
+/* Every network namespace's loopback device has this ifindex. */
+#define LOOPBACK_IFINDEX 1
+
+/* IPv4 options (RFC 791): end, no-op, and the two source routes. */
+#define IPOPT_END 0
+#define IPOPT_NOOP 1
+#define IPOPT_LSRR 131
+#define IPOPT_SSRR 137
+#define IPV4_MAX_OPTLEN 40
+
+/* Socket options (linux/in.h, linux/in6.h); vmlinux.h has no macros. */
+#define SOL_IP 0
+#define SOL_IPV6 41
+#define IP_OPTIONS 4
+#define IP_FREEBIND 15
+#define IP_TRANSPARENT 19
+#define IP_ADD_MEMBERSHIP 35
+#define IP_UNBLOCK_SOURCE 37
+#define IP_BLOCK_SOURCE 38
+#define IP_ADD_SOURCE_MEMBERSHIP 39
+#define IP_MSFILTER 41
+#define MCAST_JOIN_GROUP 42
+#define MCAST_BLOCK_SOURCE 43
+#define MCAST_UNBLOCK_SOURCE 44
+#define MCAST_JOIN_SOURCE_GROUP 46
+#define MCAST_MSFILTER 48
+#define IPV6_ADD_MEMBERSHIP 20 /* IPV6_JOIN_GROUP */
+#define IPV6_JOIN_ANYCAST 27
+#define IPV6_PKTINFO 50
+#define IPV6_TRANSPARENT 75
+#define IPV6_FREEBIND 78
+#define AF_INET 2
+#define AF_INET6 10
+/* struct group_req / group_source_req: sockaddr_storage is 8-aligned. */
+#define GREQ_GROUP_OFF 8
+#define GREQ_SOURCE_OFF 136
+/* struct ip_mreq_source: multiaddr, interface, sourceaddr. */
+#define MREQ_SOURCE_OFF 8
 
 /* IPv6 extension headers (linux/in6.h; vmlinux.h has no macros). */
 #define NEXTHDR_HOP 0
@@ -51,6 +99,14 @@ const volatile bool task_helpers = true;
  */
 const volatile __u16 resolver_ports[EGRESS_MAX_RESOLVERS] = {};
 const volatile __u32 nresolver_ports = 0;
+/*
+ * Set when net.ipv4.ip_nonlocal_bind or net.ipv6.ip_nonlocal_bind is on in
+ * this network namespace: the kernel then accepts any source address, so
+ * bind, sendmsg and every packet are checked against local_addrs.  Off,
+ * the kernel itself refuses non-local sources once FREEBIND/TRANSPARENT
+ * are refused, and no packet pays for the lookup.
+ */
+const volatile bool check_source = false;
 
 /* IPv4 allowlist: longest prefix -> merged rule (ports, rule id). */
 struct {
@@ -77,6 +133,14 @@ struct {
 	__type(value, __u8);
 	__uint(max_entries, 1);
 } resolvers SEC(".maps");
+
+/* This network namespace's addresses at start (IPv4 mapped). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct egress_addr_key);
+	__type(value, __u8);
+	__uint(max_entries, 1); /* sized by the loader */
+} local_addrs SEC(".maps");
 
 /* Per-CPU verdict counters, index hook * EGRESS_REASON_MAX + reason. */
 struct {
@@ -113,6 +177,12 @@ struct dest {
 	__u8 family; /* 4 or 6; IPv4-mapped IPv6 is folded into 4 */
 	__u8 proto;
 	__u8 has_port;
+	/*
+	 * The traffic leaves through the loopback device (packet) or may only
+	 * (socket not bound to another device).  Loopback is loopback only
+	 * there: SO_BINDTODEVICE or IP_UNICAST_IF push 127.x onto the wire.
+	 */
+	__u8 via_lo;
 	__u16 dport; /* host byte order */
 	union {
 		__be32 v4;
@@ -178,6 +248,52 @@ static __always_inline bool is_loopback(const struct dest *d)
 	return w[0] == 0 && w[1] == 0 && w[2] == 0 && w[3] == bpf_htonl(1);
 }
 
+/* An address as a 16-byte key, IPv4 mapped (resolvers, local_addrs). */
+static __always_inline void addr_key(__u8 key[16], const struct dest *d)
+{
+	if (d->family == 4) {
+		__builtin_memset(key, 0, 10);
+		key[10] = 0xff;
+		key[11] = 0xff;
+		__builtin_memcpy(&key[12], &d->addr.v4, 4);
+	} else {
+		__builtin_memcpy(key, d->addr.v6, 16);
+	}
+}
+
+static __always_inline bool is_local_addr(const struct dest *d)
+{
+	struct egress_addr_key k;
+
+	addr_key(k.addr, d);
+	return bpf_map_lookup_elem(&local_addrs, &k) != NULL;
+}
+
+static __always_inline bool is_unspecified(const struct dest *d)
+{
+	if (d->family == 4)
+		return d->addr.v4 == 0;
+
+	const __u32 *w = (const __u32 *)d->addr.v6;
+
+	return (w[0] | w[1] | w[2] | w[3]) == 0;
+}
+
+/* The longest allowlist prefix holding d, or NULL. */
+static __always_inline const struct egress_rule *allow_lookup(const struct dest *d)
+{
+	if (d->family == 4) {
+		struct egress_v4_key k = { .prefixlen = 32, .addr = d->addr.v4 };
+
+		return bpf_map_lookup_elem(&allow_v4, &k);
+	}
+
+	struct egress_v6_key k = { .prefixlen = 128 };
+
+	__builtin_memcpy(k.addr, d->addr.v6, 16);
+	return bpf_map_lookup_elem(&allow_v6, &k);
+}
+
 static __always_inline bool is_resolver(const struct dest *d)
 {
 	struct egress_resolver_key k = {};
@@ -192,13 +308,7 @@ static __always_inline bool is_resolver(const struct dest *d)
 	}
 	if (!port_ok)
 		return false;
-	if (d->family == 4) {
-		k.addr[10] = 0xff;
-		k.addr[11] = 0xff;
-		__builtin_memcpy(&k.addr[12], &d->addr.v4, 4);
-	} else {
-		__builtin_memcpy(k.addr, d->addr.v6, 16);
-	}
+	addr_key(k.addr, d);
 	k.port = d->dport;
 	return bpf_map_lookup_elem(&resolvers, &k) != NULL;
 }
@@ -212,21 +322,11 @@ static __always_inline __u32 egress_decide(const struct dest *d, __u32 *rule_id)
 	const struct egress_rule *r;
 
 	if (is_loopback(d))
-		return EGRESS_PASS_LOOPBACK;
+		return d->via_lo ? EGRESS_PASS_LOOPBACK : EGRESS_DROP_LOOPBACK_DEV;
 	if (is_resolver(d))
 		return EGRESS_PASS_RESOLVER;
 
-	if (d->family == 4) {
-		struct egress_v4_key k = { .prefixlen = 32, .addr = d->addr.v4 };
-
-		r = bpf_map_lookup_elem(&allow_v4, &k);
-	} else {
-		struct egress_v6_key k = { .prefixlen = 128 };
-
-		__builtin_memcpy(k.addr, d->addr.v6, 16);
-		r = bpf_map_lookup_elem(&allow_v6, &k);
-	}
-
+	r = allow_lookup(d);
 	if (r) {
 		*rule_id = r->rule_id;
 		if (r->flags & EGRESS_RULE_ALL_PORTS)
@@ -298,11 +398,101 @@ static __always_inline bool l4_has_ports(__u8 proto)
 	return proto == IPPROTO_TCP || proto == IPPROTO_UDP;
 }
 
+/*
+ * Walk an IPv4 option list (opts holds len <= 40 bytes, zero-padded to
+ * 64).  With LSRR or SSRR the header's daddr is only the first hop: the
+ * route in the option names where the packet really goes, and judging
+ * the whole route would mean trusting every hop, so such packets drop, as
+ * IPv6 routing headers do.  Returns 0, EGRESS_DROP_SRCROUTE, or
+ * EGRESS_DROP_MALFORMED for a list the kernel itself would never build.
+ *
+ * No step counter: off only grows and is capped by a constant, so the
+ * verifier's states at the loop head differ only in off's range and prune
+ * each other, where a counter would make every iteration a new state.
+ */
+static __always_inline __u32 ipv4_opts_verdict(const __u8 *opts, __u32 len)
+{
+	__u32 off = 0;
+
+	for (;;) {
+		__u32 at = off;
+		__u8 type, olen;
+
+		if (off >= len || off >= IPV4_MAX_OPTLEN)
+			return 0;
+		/* off < 40: a mask the verifier sees, whatever clang knows. */
+		asm volatile("%0 &= 63" : "+r"(at));
+		type = opts[at];
+		if (type == IPOPT_END)
+			return 0;
+		if (type == IPOPT_NOOP) {
+			off++;
+			continue;
+		}
+		if (type == IPOPT_LSRR || type == IPOPT_SSRR)
+			return EGRESS_DROP_SRCROUTE;
+		if (off + 1 >= len || off + 1 >= IPV4_MAX_OPTLEN)
+			return EGRESS_DROP_MALFORMED;
+		at = off + 1;
+		asm volatile("%0 &= 63" : "+r"(at));
+		olen = opts[at];
+		if (olen < 2)
+			return EGRESS_DROP_MALFORMED;
+		off += olen;
+	}
+}
+
+/*
+ * A global function: the verifier checks it once on its own, instead of
+ * walking the option list again inside every path of egress_skb.
+ */
+__attribute__((noinline)) int check_v4_options(struct __sk_buff *skb, __u32 optlen)
+{
+	__u8 opts[64] = {};
+	__u32 len = optlen & 63;
+
+	if (len != optlen || len == 0 || len > IPV4_MAX_OPTLEN)
+		return EGRESS_DROP_MALFORMED;
+	/* Keep the bounded copy in the register the helper gets. */
+	asm volatile("" : "+r"(len));
+	len &= 63;
+	if (len == 0)
+		return EGRESS_DROP_MALFORMED;
+	if (bpf_skb_load_bytes(skb, sizeof(struct iphdr), opts, len))
+		return EGRESS_DROP_MALFORMED;
+	return ipv4_opts_verdict(opts, len);
+}
+
+/* Where local_addrs is in force, a packet's source must be ours. */
+static __always_inline __u32 check_v4_source(__be32 saddr, bool via_lo)
+{
+	struct dest s = { .family = 4, .via_lo = via_lo };
+
+	if (!check_source)
+		return 0;
+	s.addr.v4 = saddr;
+	if ((is_loopback(&s) && via_lo) || is_local_addr(&s))
+		return 0;
+	return EGRESS_DROP_SPOOF;
+}
+
+static __always_inline __u32 check_v6_source(const struct in6_addr *saddr, bool via_lo)
+{
+	struct dest s = { .family = 6, .via_lo = via_lo };
+
+	if (!check_source)
+		return 0;
+	__builtin_memcpy(s.addr.v6, saddr, 16);
+	if ((is_loopback(&s) && via_lo) || is_local_addr(&s))
+		return 0;
+	return EGRESS_DROP_SPOOF;
+}
+
 /* Returns 0 or a DROP reason. */
 static __always_inline __u32 parse_v4(struct __sk_buff *skb, struct dest *d)
 {
 	struct iphdr iph;
-	__u32 hlen;
+	__u32 hlen, reason;
 
 	if (bpf_skb_load_bytes(skb, 0, &iph, sizeof(iph)))
 		return EGRESS_DROP_MALFORMED;
@@ -311,6 +501,15 @@ static __always_inline __u32 parse_v4(struct __sk_buff *skb, struct dest *d)
 	d->family = 4;
 	d->proto = iph.protocol;
 	d->addr.v4 = iph.daddr;
+	reason = check_v4_source(iph.saddr, d->via_lo);
+	if (reason)
+		return reason;
+	/* Options are rare (the kernel sends them only when asked). */
+	if (iph.ihl > 5) {
+		reason = check_v4_options(skb, iph.ihl * 4 - sizeof(iph));
+		if (reason)
+			return reason;
+	}
 	/*
 	 * A non-first fragment carries no L4 header; it is decided on the
 	 * address alone, so only an all-ports rule lets it through.
@@ -337,6 +536,9 @@ static __always_inline __u32 parse_v6(struct __sk_buff *skb, struct dest *d)
 	if (ip6h.version != 6)
 		return EGRESS_DROP_MALFORMED;
 	dest_set_v6(d, (const __u32 *)&ip6h.daddr);
+	nexthdr = check_v6_source(&ip6h.saddr, d->via_lo);
+	if (nexthdr)
+		return nexthdr;
 	nexthdr = ip6h.nexthdr;
 
 	for (int i = 0; i < EGRESS_MAX_EXTHDRS; i++) {
@@ -401,7 +603,7 @@ static __always_inline __u32 parse_v6(struct __sk_buff *skb, struct dest *d)
 SEC("cgroup_skb/egress")
 int egress_skb(struct __sk_buff *skb)
 {
-	struct dest d = {};
+	struct dest d = { .via_lo = skb->ifindex == LOOPBACK_IFINDEX };
 	__u32 rule_id = 0, reason;
 
 	if (skb->protocol == bpf_htons(ETH_P_IP))
@@ -427,17 +629,11 @@ int egress_skb(struct __sk_buff *skb)
 
 /* ---- cgroup/connect and cgroup/sendmsg: fail fast with EPERM ---- */
 
-static __always_inline int sock_verdict(struct bpf_sock_addr *ctx, struct dest *d, __u32 hook)
+/* Count, report and return the socket hooks' verdict for reason. */
+static __always_inline int sock_deny(const struct dest *d, __u32 hook, __u32 reason)
 {
-	__u32 rule_id = ~0U, reason, pid = 0;
+	__u32 pid = 0;
 
-	d->proto = ctx->protocol;
-	/* Ping sockets connect too: only TCP and UDP have a port to judge. */
-	if (d->proto == IPPROTO_TCP || d->proto == IPPROTO_UDP) {
-		d->dport = bpf_ntohs(ctx->user_port);
-		d->has_port = 1;
-	}
-	reason = egress_decide(d, &rule_id);
 	count(hook, reason, 0);
 	if (reason < EGRESS_PASS_MAX_)
 		return PASS;
@@ -445,6 +641,38 @@ static __always_inline int sock_verdict(struct bpf_sock_addr *ctx, struct dest *
 		pid = bpf_get_current_pid_tgid() >> 32;
 	emit(d, hook, reason, pid, (__u32)bpf_get_current_uid_gid(), task_helpers);
 	return audit_mode ? PASS : DROP;
+}
+
+/* A socket bound to a device other than lo cannot reach loopback. */
+static __always_inline bool sock_via_lo(struct bpf_sock *sk)
+{
+	__u32 dev = sk ? sk->bound_dev_if : 0;
+
+	return dev == 0 || dev == LOOPBACK_IFINDEX;
+}
+
+static __always_inline int sock_verdict(struct bpf_sock_addr *ctx, struct dest *d, __u32 hook)
+{
+	__u32 rule_id = ~0U;
+
+	d->proto = ctx->protocol;
+	d->via_lo = sock_via_lo(ctx->sk);
+	/* Ping sockets connect too: only TCP and UDP have a port to judge. */
+	if (d->proto == IPPROTO_TCP || d->proto == IPPROTO_UDP) {
+		d->dport = bpf_ntohs(ctx->user_port);
+		d->has_port = 1;
+	}
+	return sock_deny(d, hook, egress_decide(d, &rule_id));
+}
+
+/*
+ * A source address for a bind, or for one sendmsg (IP_PKTINFO): the
+ * unspecified address, loopback or one of ours.  Only consulted where
+ * check_source is set; otherwise the kernel refuses the rest itself.
+ */
+static __always_inline bool source_ok(const struct dest *s)
+{
+	return is_unspecified(s) || is_loopback(s) || is_local_addr(s);
 }
 
 static __always_inline int sock_v4(struct bpf_sock_addr *ctx, __u32 hook)
@@ -484,13 +712,249 @@ int egress_connect6(struct bpf_sock_addr *ctx)
 SEC("cgroup/sendmsg4")
 int egress_sendmsg4(struct bpf_sock_addr *ctx)
 {
+	if (check_source) {
+		struct dest s = { .family = 4 };
+
+		s.addr.v4 = ctx->msg_src_ip4;
+		if (!source_ok(&s))
+			return sock_deny(&s, EGRESS_HOOK_SENDMSG4, EGRESS_DROP_SPOOF);
+	}
 	return sock_v4(ctx, EGRESS_HOOK_SENDMSG4);
 }
 
 SEC("cgroup/sendmsg6")
 int egress_sendmsg6(struct bpf_sock_addr *ctx)
 {
+	if (check_source) {
+		struct dest s = {};
+		__u32 ip6[4];
+
+		ip6[0] = ctx->msg_src_ip6[0];
+		ip6[1] = ctx->msg_src_ip6[1];
+		ip6[2] = ctx->msg_src_ip6[2];
+		ip6[3] = ctx->msg_src_ip6[3];
+		dest_set_v6(&s, ip6);
+		if (!source_ok(&s))
+			return sock_deny(&s, EGRESS_HOOK_SENDMSG6, EGRESS_DROP_SPOOF);
+	}
 	return sock_v6(ctx, EGRESS_HOOK_SENDMSG6);
+}
+
+/* ---- cgroup/bind4 and bind6: no non-local source under nonlocal_bind ---- */
+
+SEC("cgroup/bind4")
+int egress_bind4(struct bpf_sock_addr *ctx)
+{
+	struct dest s = { .family = 4 };
+
+	if (!check_source)
+		return PASS;
+	s.addr.v4 = ctx->user_ip4;
+	/* The kernel accepts a multicast bind (a receive filter) anyway. */
+	if (source_ok(&s) || (bpf_ntohl(s.addr.v4) >> 28) == 0xe)
+		return PASS;
+	return sock_deny(&s, EGRESS_HOOK_BIND4, EGRESS_DROP_SPOOF);
+}
+
+SEC("cgroup/bind6")
+int egress_bind6(struct bpf_sock_addr *ctx)
+{
+	struct dest s = {};
+	__u32 ip6[4];
+
+	if (!check_source)
+		return PASS;
+	ip6[0] = ctx->user_ip6[0];
+	ip6[1] = ctx->user_ip6[1];
+	ip6[2] = ctx->user_ip6[2];
+	ip6[3] = ctx->user_ip6[3];
+	dest_set_v6(&s, ip6);
+	if (source_ok(&s) || (s.family == 6 && s.addr.v6[0] == 0xff) ||
+	    (s.family == 4 && (bpf_ntohl(s.addr.v4) >> 28) == 0xe))
+		return PASS;
+	return sock_deny(&s, EGRESS_HOOK_BIND6, EGRESS_DROP_SPOOF);
+}
+
+/* ---- cgroup/setsockopt: source forging, group joins, source routes ---- */
+
+/*
+ * optval is the caller's buffer as the kernel copied it (up to a page).
+ * Every read is bounds-checked against optval_end; an option we judge
+ * whose bytes we cannot read is refused, never waved through.
+ */
+#define opt_read(ctx, off, dst, len)                                          \
+	({                                                                     \
+		__u8 *p_ = (ctx)->optval, *end_ = (ctx)->optval_end;           \
+		__u32 off_ = (off);                                            \
+		int r_ = -1;                                                   \
+		if (off_ <= 4096 && p_ + off_ + (len) <= end_) {               \
+			__builtin_memcpy((dst), p_ + off_, (len));             \
+			r_ = 0;                                                \
+		}                                                              \
+		r_;                                                            \
+	})
+
+/* IP(V6)_FREEBIND/_TRANSPARENT: only turning the flag off is fine. */
+static __always_inline __u32 judge_flag(struct bpf_sockopt *ctx)
+{
+	__u32 v = 0;
+
+	if (ctx->optlen <= 0)
+		return 0; /* the kernel rejects it */
+	if (ctx->optlen >= 4) {
+		if (opt_read(ctx, 0, &v, 4))
+			return EGRESS_DROP_SPOOF;
+	} else if (opt_read(ctx, 0, &v, 1)) {
+		return EGRESS_DROP_SPOOF;
+	}
+	return v ? EGRESS_DROP_SPOOF : 0;
+}
+
+/* A group (or an SSM source) must be in the allowlist. */
+static __always_inline __u32 judge_addr4(struct bpf_sockopt *ctx, __u32 off, struct dest *d)
+{
+	d->family = 4;
+	if (opt_read(ctx, off, &d->addr.v4, 4))
+		return EGRESS_DROP_MCAST_JOIN;
+	return allow_lookup(d) ? 0 : EGRESS_DROP_MCAST_JOIN;
+}
+
+static __always_inline __u32 judge_addr6(struct bpf_sockopt *ctx, __u32 off, struct dest *d)
+{
+	__u32 ip6[4];
+
+	if (opt_read(ctx, off, ip6, 16)) {
+		d->family = 6;
+		return EGRESS_DROP_MCAST_JOIN;
+	}
+	dest_set_v6(d, ip6);
+	return allow_lookup(d) ? 0 : EGRESS_DROP_MCAST_JOIN;
+}
+
+/* A struct sockaddr_storage at off, as MCAST_* options carry. */
+static __always_inline __u32 judge_sockaddr(struct bpf_sockopt *ctx, __u32 off, struct dest *d)
+{
+	__u16 family = 0;
+
+	if (opt_read(ctx, off, &family, 2))
+		return EGRESS_DROP_MCAST_JOIN;
+	if (family == AF_INET)
+		return judge_addr4(ctx, off + 4, d); /* sin_addr */
+	if (family == AF_INET6)
+		return judge_addr6(ctx, off + 8, d); /* sin6_addr */
+	return EGRESS_DROP_MCAST_JOIN;
+}
+
+/* MCAST_{JOIN_SOURCE_GROUP,BLOCK_SOURCE,UNBLOCK_SOURCE}: group and source. */
+static __always_inline __u32 judge_gsr(struct bpf_sockopt *ctx, struct dest *d)
+{
+	__u32 r = judge_sockaddr(ctx, GREQ_GROUP_OFF, d);
+
+	return r ? r : judge_sockaddr(ctx, GREQ_SOURCE_OFF, d);
+}
+
+static __always_inline __u32 judge_ip_options(struct bpf_sockopt *ctx)
+{
+	__u8 opts[64] = {}, *p = ctx->optval, *end = ctx->optval_end;
+	__u32 len = ctx->optlen;
+
+	if (ctx->optlen <= 0)
+		return 0; /* clears the options */
+	if (len > IPV4_MAX_OPTLEN)
+		return 0; /* the kernel rejects it (EINVAL) */
+	for (__u32 i = 0; i < IPV4_MAX_OPTLEN; i++) {
+		if (i >= len)
+			break;
+		if (p + i + 1 > end)
+			return EGRESS_DROP_SRCROUTE; /* unreadable: refuse */
+		opts[i] = p[i];
+	}
+	/* The kernel rejects a malformed list (EINVAL) by itself. */
+	return ipv4_opts_verdict(opts, len) == EGRESS_DROP_SRCROUTE ? EGRESS_DROP_SRCROUTE : 0;
+}
+
+SEC("cgroup/setsockopt")
+int egress_setsockopt(struct bpf_sockopt *ctx)
+{
+	struct dest d = { .family = 4 };
+	__u32 reason = 0;
+
+	if (ctx->level == SOL_IP) {
+		switch (ctx->optname) {
+		case IP_FREEBIND:
+		case IP_TRANSPARENT:
+			reason = judge_flag(ctx);
+			break;
+		case IP_OPTIONS:
+			reason = judge_ip_options(ctx);
+			break;
+		case IP_ADD_MEMBERSHIP: /* ip_mreq / ip_mreqn: the group first */
+			reason = judge_addr4(ctx, 0, &d);
+			break;
+		case IP_ADD_SOURCE_MEMBERSHIP:
+		case IP_BLOCK_SOURCE:
+		case IP_UNBLOCK_SOURCE: /* a source list change sends a report too */
+			reason = judge_addr4(ctx, 0, &d);
+			if (!reason)
+				reason = judge_addr4(ctx, MREQ_SOURCE_OFF, &d);
+			break;
+		case MCAST_JOIN_GROUP:
+			reason = judge_sockaddr(ctx, GREQ_GROUP_OFF, &d);
+			break;
+		case MCAST_JOIN_SOURCE_GROUP:
+		case MCAST_BLOCK_SOURCE:
+		case MCAST_UNBLOCK_SOURCE:
+			reason = judge_gsr(ctx, &d);
+			break;
+		case IP_MSFILTER: /* whole source lists: not judged, refused */
+		case MCAST_MSFILTER:
+			reason = EGRESS_DROP_MCAST_JOIN;
+			break;
+		}
+	} else if (ctx->level == SOL_IPV6) {
+		switch (ctx->optname) {
+		case IPV6_FREEBIND:
+		case IPV6_TRANSPARENT:
+			reason = judge_flag(ctx);
+			break;
+		case IPV6_ADD_MEMBERSHIP: /* ipv6_mreq: the group first */
+		case IPV6_JOIN_ANYCAST:   /* joins the solicited-node group */
+			reason = judge_addr6(ctx, 0, &d);
+			break;
+		case IPV6_PKTINFO: {
+			/*
+			 * A sticky source address is not checked by the
+			 * kernel when it is set: it must be ours (or ::).
+			 */
+			__u32 ip6[4];
+
+			if (ctx->optlen <= 0)
+				break;
+			if (opt_read(ctx, 0, ip6, 16)) {
+				reason = EGRESS_DROP_SPOOF;
+				break;
+			}
+			dest_set_v6(&d, ip6);
+			if (!source_ok(&d))
+				reason = EGRESS_DROP_SPOOF;
+			break;
+		}
+		case MCAST_JOIN_GROUP:
+			reason = judge_sockaddr(ctx, GREQ_GROUP_OFF, &d);
+			break;
+		case MCAST_JOIN_SOURCE_GROUP:
+		case MCAST_BLOCK_SOURCE:
+		case MCAST_UNBLOCK_SOURCE:
+			reason = judge_gsr(ctx, &d);
+			break;
+		case MCAST_MSFILTER:
+			reason = EGRESS_DROP_MCAST_JOIN;
+			break;
+		}
+	}
+	if (!reason)
+		return PASS;
+	return sock_deny(&d, EGRESS_HOOK_SETSOCKOPT, reason);
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -48,6 +48,15 @@ struct egress_rule {
 };
 
 /*
+ * Key of the local-address set (this network namespace's own addresses,
+ * for source checks where the kernel would accept any source address):
+ * IPv4 stored mapped, as for resolvers.
+ */
+struct egress_addr_key {
+	__u8 addr[16];
+};
+
+/*
  * Resolver key: IPv4 is stored IPv4-mapped (::ffff:a.b.c.d) so one hash
  * map serves both families.  port is host byte order.
  */
@@ -70,6 +79,10 @@ enum egress_reason {
 	EGRESS_DROP_MALFORMED,  /* too short or inconsistent header */
 	EGRESS_DROP_NOT_IP,     /* neither IPv4 nor IPv6 */
 	EGRESS_DROP_IPV6_RTHDR, /* routing header hides the real destination */
+	EGRESS_DROP_LOOPBACK_DEV, /* loopback address sent out of another device */
+	EGRESS_DROP_SRCROUTE,     /* IPv4 LSRR/SSRR: the header's daddr is a first hop */
+	EGRESS_DROP_SPOOF,        /* a source address that is not this host's */
+	EGRESS_DROP_MCAST_JOIN,   /* joining a multicast group not in the allowlist */
 	EGRESS_REASON_MAX,
 };
 
@@ -85,6 +98,9 @@ enum egress_hook {
 	EGRESS_HOOK_CONNECT6,
 	EGRESS_HOOK_SENDMSG4,
 	EGRESS_HOOK_SENDMSG6,
+	EGRESS_HOOK_SETSOCKOPT,
+	EGRESS_HOOK_BIND4,
+	EGRESS_HOOK_BIND6,
 	EGRESS_HOOK_MAX,
 };
 
@@ -107,7 +123,7 @@ struct egress_event {
 	__u16 dport; /* host byte order, 0 if none */
 	__u8 flags;  /* enum egress_event_flags */
 	__u8 pad;
-	__u8 daddr[16]; /* IPv4 in the first 4 bytes */
+	__u8 daddr[16]; /* IPv4 in the first 4 bytes; setsockopt: the group */
 };
 
 #endif /* EGRESSD_H */

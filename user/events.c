@@ -69,12 +69,17 @@ static const char *const reason_str[EGRESS_REASON_MAX] = {
 	[EGRESS_DROP_MALFORMED] = "malformed packet",
 	[EGRESS_DROP_NOT_IP] = "not IPv4 or IPv6",
 	[EGRESS_DROP_IPV6_RTHDR] = "IPv6 routing header",
+	[EGRESS_DROP_LOOPBACK_DEV] = "loopback address sent out of a non-loopback device",
+	[EGRESS_DROP_SRCROUTE] = "IPv4 source route",
+	[EGRESS_DROP_SPOOF] = "source address not this host's (FREEBIND, TRANSPARENT or nonlocal bind)",
+	[EGRESS_DROP_MCAST_JOIN] = "multicast group not in allowlist",
 };
 
 static const char *const hook_str[EGRESS_HOOK_MAX] = {
 	[EGRESS_HOOK_SKB] = "packet",   [EGRESS_HOOK_CONNECT4] = "connect4",
 	[EGRESS_HOOK_CONNECT6] = "connect6", [EGRESS_HOOK_SENDMSG4] = "sendmsg4",
-	[EGRESS_HOOK_SENDMSG6] = "sendmsg6",
+	[EGRESS_HOOK_SENDMSG6] = "sendmsg6", [EGRESS_HOOK_SETSOCKOPT] = "setsockopt",
+	[EGRESS_HOOK_BIND4] = "bind4",       [EGRESS_HOOK_BIND6] = "bind6",
 };
 
 const char *events_reason_str(unsigned int reason)
@@ -254,6 +259,10 @@ static const char *hook_note(const struct egress_event *e)
 {
 	if (e->hook == EGRESS_HOOK_SKB)
 		return " (packet)";
+	if (e->hook == EGRESS_HOOK_SETSOCKOPT)
+		return " (setsockopt)";
+	if (e->hook == EGRESS_HOOK_BIND4 || e->hook == EGRESS_HOOK_BIND6)
+		return " (bind)";
 	if ((e->hook == EGRESS_HOOK_CONNECT4 || e->hook == EGRESS_HOOK_CONNECT6) &&
 	    e->proto == IPPROTO_UDP)
 		return " (UDP connect)";
@@ -494,6 +503,14 @@ void events_summary(struct events *ev)
 			dns = true;
 			continue;
 		}
+		/*
+		 * These name no destination an allowlist entry could open:
+		 * the address is a first hop, a forged source or loopback.
+		 */
+		if (e->reason == EGRESS_DROP_LOOPBACK_DEV || e->reason == EGRESS_DROP_SRCROUTE ||
+		    e->reason == EGRESS_DROP_SPOOF || e->reason == EGRESS_DROP_MALFORMED ||
+		    e->reason == EGRESS_DROP_NOT_IP || e->reason == EGRESS_DROP_IPV6_RTHDR)
+			continue;
 		if (!entries)
 			continue;
 		/* Suggest the name when we know it, else the address[:port]. */

@@ -27,6 +27,7 @@
 #include "fileio.h"
 #include "launch.h"
 #include "log.h"
+#include "seccomp.h"
 
 int launch_lookup_user(const char *spec, uid_t *uid, gid_t *gid, char *name, size_t namelen)
 {
@@ -252,6 +253,15 @@ static void __attribute__((noreturn)) child_main(const struct launch_opts *o)
 	err = caps_drop_all();
 	if (err)
 		child_fail("dropping capabilities", err);
+
+	/* After no_new_privs (caps_drop_all), which seccomp requires. */
+	if (o->filtered) {
+		err = seccomp_deny_compat_sockopt();
+		if (err == -EOPNOTSUPP)
+			pr_warn("no compat-syscall filter for this architecture: a 32-bit binary could set socket options unjudged");
+		else if (err)
+			child_fail("installing the seccomp filter", err);
+	}
 
 	execvp(o->argv[0], o->argv);
 	err = errno;

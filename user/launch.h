@@ -18,6 +18,7 @@ struct launch_opts {
 	gid_t gid;
 	const char *user; /* for supplementary groups and $USER; NULL: just gid */
 	const char *home; /* $HOME when switching users; NULL: leave env alone */
+	bool filtered;    /* isolation on: also install seccomp.h's filter */
 };
 
 /*

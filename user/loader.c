@@ -1,4 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The BPF object's life: probe the kernel, set rodata, size and fill the
+ * maps, attach every program to the cgroup, and detach them again.
+ */
 #include <errno.h>
 #include <string.h>
 #include <bpf/bpf.h>
@@ -22,6 +26,9 @@ static const struct prog_attach attach_points[] = {
 	{ "egress_connect6", BPF_CGROUP_INET6_CONNECT },
 	{ "egress_sendmsg4", BPF_CGROUP_UDP4_SENDMSG },
 	{ "egress_sendmsg6", BPF_CGROUP_UDP6_SENDMSG },
+	{ "egress_setsockopt", BPF_CGROUP_SETSOCKOPT },
+	{ "egress_bind4", BPF_CGROUP_INET4_BIND },
+	{ "egress_bind6", BPF_CGROUP_INET6_BIND },
 };
 
 static void progs_of(struct egress_bpf *s, struct bpf_program *p[ARRAY_SIZE(attach_points)])
@@ -31,6 +38,9 @@ static void progs_of(struct egress_bpf *s, struct bpf_program *p[ARRAY_SIZE(atta
 	p[2] = s->progs.egress_connect6;
 	p[3] = s->progs.egress_sendmsg4;
 	p[4] = s->progs.egress_sendmsg6;
+	p[5] = s->progs.egress_setsockopt;
+	p[6] = s->progs.egress_bind4;
+	p[7] = s->progs.egress_bind6;
 }
 
 int loader_probe(void)
@@ -41,6 +51,7 @@ int loader_probe(void)
 	} need[] = {
 		{ BPF_PROG_TYPE_CGROUP_SKB, "cgroup_skb (kernel 4.10+)" },
 		{ BPF_PROG_TYPE_CGROUP_SOCK_ADDR, "cgroup sock_addr hooks (kernel 4.17+)" },
+		{ BPF_PROG_TYPE_CGROUP_SOCKOPT, "cgroup sockopt hooks (kernel 5.3+)" },
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(need); i++) {
@@ -55,6 +66,19 @@ int loader_probe(void)
 	return 0;
 }
 
+/* The maps' 16-byte address keys hold IPv4 mapped (::ffff:a.b.c.d). */
+static void addr_key16(__u8 key[16], const struct addr *a)
+{
+	memset(key, 0, 16);
+	if (a->family == AF_INET) {
+		key[10] = 0xff;
+		key[11] = 0xff;
+		memcpy(&key[12], a->bytes, 4);
+	} else {
+		memcpy(key, a->bytes, 16);
+	}
+}
+
 static __u32 at_least_one(size_t n)
 {
 	return n ? (__u32)n : 1;
@@ -63,7 +87,7 @@ static __u32 at_least_one(size_t n)
 static int fill_maps(struct egress_bpf *s, const struct loader_config *c)
 {
 	int v4fd = bpf_map__fd(s->maps.allow_v4), v6fd = bpf_map__fd(s->maps.allow_v6);
-	int rfd = bpf_map__fd(s->maps.resolvers);
+	int rfd = bpf_map__fd(s->maps.resolvers), lfd = bpf_map__fd(s->maps.local_addrs);
 	char buf[ADDR_STRLEN];
 
 	for (size_t i = 0; i < c->nrules; i++) {
@@ -99,18 +123,25 @@ static int fill_maps(struct egress_bpf *s, const struct loader_config *c)
 		struct egress_resolver_key k = { .port = r->port };
 		__u8 one = 1;
 
-		if (r->addr.family == AF_INET) {
-			k.addr[10] = 0xff;
-			k.addr[11] = 0xff;
-			memcpy(&k.addr[12], r->addr.bytes, 4);
-		} else {
-			memcpy(k.addr, r->addr.bytes, 16);
-		}
+		addr_key16(k.addr, &r->addr);
 		if (bpf_map_update_elem(rfd, &k, &one, BPF_ANY)) {
 			int err = -errno;
 
 			pr_err("cannot add resolver %s to its map: %s",
 			       addr_format(&r->addr, buf, sizeof(buf)), strerror(errno));
+			return err;
+		}
+	}
+	for (size_t i = 0; i < c->nlocal; i++) {
+		struct egress_addr_key k;
+		__u8 one = 1;
+
+		addr_key16(k.addr, &c->local[i]);
+		if (bpf_map_update_elem(lfd, &k, &one, BPF_ANY)) {
+			int err = -errno;
+
+			pr_err("cannot add local address %s to its map: %s",
+			       addr_format(&c->local[i], buf, sizeof(buf)), strerror(errno));
 			return err;
 		}
 	}
@@ -138,6 +169,7 @@ int loader_load(const struct loader_config *c, struct egress_bpf **out)
 	}
 	s->rodata->audit_mode = c->audit;
 	s->rodata->emit_events = c->events;
+	s->rodata->check_source = c->check_source;
 	s->rodata->task_helpers =
 		libbpf_probe_bpf_helper(BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_FUNC_get_current_pid_tgid, NULL) == 1 &&
 		libbpf_probe_bpf_helper(BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_FUNC_get_current_comm, NULL) == 1;
@@ -156,6 +188,7 @@ int loader_load(const struct loader_config *c, struct egress_bpf **out)
 	if ((err = bpf_map__set_max_entries(s->maps.allow_v4, at_least_one(n4))) ||
 	    (err = bpf_map__set_max_entries(s->maps.allow_v6, at_least_one(n6))) ||
 	    (err = bpf_map__set_max_entries(s->maps.resolvers, at_least_one(c->nresolvers))) ||
+	    (err = bpf_map__set_max_entries(s->maps.local_addrs, at_least_one(c->nlocal))) ||
 	    (err = bpf_map__set_max_entries(s->maps.rule_hits, at_least_one(c->nrules)))) {
 		pr_err("cannot size the BPF maps: %s", strerror(-err));
 		goto fail;

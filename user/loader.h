@@ -18,6 +18,13 @@ struct loader_config {
 	size_t nrules;
 	const struct resolver *resolvers;
 	size_t nresolvers;
+	/*
+	 * The namespace's own addresses, and whether every source must be
+	 * one of them (the nonlocal-bind sysctls are on; see hostaddr.h).
+	 */
+	bool check_source;
+	const struct addr *local;
+	size_t nlocal;
 };
 
 /* Can this kernel run our program types?  Prints what is missing. */
@@ -30,7 +37,8 @@ int loader_load(const struct loader_config *c, struct egress_bpf **out);
  * Attach every program to the cgroup with BPF_F_ALLOW_MULTI.  Such an
  * attachment belongs to the cgroup, not to a file descriptor: it outlives
  * egressd (SIGKILL included) and can only be removed by someone holding
- * the program fd and CAP_NET_ADMIN.  On failure, detaches what it attached.
+ * the program's fd (see docs/design.md).  On failure, detaches what it
+ * attached.
  */
 int loader_attach(struct egress_bpf *skel, int cgroup_fd);
 

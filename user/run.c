@@ -34,6 +34,7 @@
 #include "egress.skel.h"
 #include "events.h"
 #include "ghmeta.h"
+#include "hostaddr.h"
 #include "identity.h"
 #include "launch.h"
 #include "loader.h"
@@ -399,6 +400,34 @@ static int setup_cgroup(struct session *s, const struct identity *id)
 	return ret;
 }
 
+/*
+ * The kernel refuses a source address that is not the host's, once the
+ * filter refuses IP(V6)_FREEBIND and _TRANSPARENT, unless the nonlocal
+ * bind sysctls are on.  Then the filter checks sources itself, against
+ * the addresses the namespace has now.
+ */
+static int setup_source_check(struct loader_config *lc, struct addr **local_out)
+{
+	const char *knob = NULL;
+	struct addr *local = NULL;
+	size_t n = 0;
+	int ret;
+
+	ret = hostaddr_list(&local, &n);
+	if (ret) {
+		pr_err("cannot list this network namespace's addresses: %s", strerror(-ret));
+		return ret;
+	}
+	lc->local = local;
+	lc->nlocal = n;
+	lc->check_source = hostaddr_nonlocal_bind(&knob);
+	if (lc->check_source)
+		pr_warn("%s is set: the kernel would accept any source address, so egressd checks every source against this namespace's %zu addresses; an address added later cannot be used by the command",
+			knob, n);
+	*local_out = local;
+	return 0;
+}
+
 static void print_startup(const struct session *s, const struct rule *rules, size_t nrules,
 			  const struct identity *id)
 {
@@ -430,6 +459,7 @@ int do_run(int argc, char **argv)
 	struct dns_answer *answers = NULL;
 	size_t nrules = 0, nanswers = 0;
 	struct loader_config lc = {};
+	struct addr *local = NULL;
 	sigset_t mask, oldmask;
 	char err[512];
 	int ret, status = EXIT_EGRESSD_FAILURE;
@@ -478,6 +508,8 @@ int do_run(int argc, char **argv)
 	lc.nrules = nrules;
 	lc.resolvers = cfg.resolvers;
 	lc.nresolvers = cfg.nresolvers;
+	if (setup_source_check(&lc, &local))
+		goto out;
 	if (loader_load(&lc, &s.skel))
 		goto out;
 
@@ -522,6 +554,7 @@ launch:
 		.gid = id.gid,
 		.user = id.name[0] ? id.name : NULL,
 		.home = id.home[0] ? id.home : NULL,
+		.filtered = cfg.isolation,
 	};
 	ret = launch_start(&lo, &s.child);
 	if (ret) {
@@ -555,6 +588,7 @@ out:
 	loader_destroy(s.skel);
 	dns_answers_free(answers, nanswers);
 	free(rules);
+	free(local);
 	cli_free(&cfg);
 	return status;
 }

@@ -19,6 +19,8 @@
 #include <string.h>
 #include <unistd.h>
 #include <arpa/inet.h>
+#include <net/if.h>
+#include <sched.h>
 #include <linux/if_ether.h>
 #include <netinet/in.h>
 #include <bpf/bpf.h>
@@ -62,6 +64,8 @@ struct v4_opts {
 	uint16_t frag_off; /* host order, flags and offset */
 	int l4_len;        /* -1: no L4 bytes at all; 0: 8 */
 	bool bad_version;
+	const char *ipopts; /* (ihl - 5) * 4 option bytes; NULL: see build_v4 */
+	const char *src;    /* NULL: 198.51.100.2 */
 };
 
 static void build_v4(struct pkt *p, const struct v4_opts *o)
@@ -77,15 +81,22 @@ static void build_v4(struct pkt *p, const struct v4_opts *o)
 	ip[8] = 64;
 	ip[9] = o->proto;
 	memcpy(ip + 6, &frag, 2);
-	inet_pton(AF_INET, "198.51.100.2", ip + 12);
+	assert_int_equal(inet_pton(AF_INET, o->src ? o->src : "198.51.100.2", ip + 12), 1);
 	assert_int_equal(inet_pton(AF_INET, o->dst, ip + 16), 1);
 	/*
-	 * Fill the options with 443 in every 16-bit slot: a parser that
-	 * ignored IHL would read 443 as the port and wrongly pass.
+	 * By default the options are Stream ID options (136, length 4) whose
+	 * value is 443, so 443 sits where a parser that ignored IHL would
+	 * read the destination port, and would wrongly pass.
 	 */
-	for (int i = 20; i < ihl * 4; i += 2) {
-		ip[i] = 443 >> 8;
-		ip[i + 1] = 443 & 0xff;
+	for (int i = 20; i < ihl * 4; i += 4) {
+		if (o->ipopts) {
+			memcpy(ip + i, o->ipopts + (i - 20), 4);
+			continue;
+		}
+		ip[i] = 136;
+		ip[i + 1] = 4;
+		ip[i + 2] = 443 >> 8;
+		ip[i + 3] = 443 & 0xff;
 	}
 	p->len += ihl * 4;
 	if (l4) {
@@ -109,6 +120,7 @@ struct v6_opts {
 	uint8_t proto;
 	uint16_t dport;
 	int ext[12]; /* extension headers in order, terminated by -1 */
+	const char *src; /* NULL: 2001:db8::2 */
 };
 
 static void build_v6(struct pkt *p, const struct v6_opts *o)
@@ -120,7 +132,7 @@ static void build_v6(struct pkt *p, const struct v6_opts *o)
 	ip = p->b + p->len;
 	ip[0] = 0x60;
 	ip[7] = 64;
-	inet_pton(AF_INET6, "2001:db8::2", ip + 8);
+	assert_int_equal(inet_pton(AF_INET6, o->src ? o->src : "2001:db8::2", ip + 8), 1);
 	assert_int_equal(inet_pton(AF_INET6, o->dst, ip + 24), 1);
 	nh = &ip[6];
 	p->len += 40;
@@ -180,7 +192,10 @@ struct fixture {
 	size_t nrules;
 };
 
-static struct fixture *fixture_new(bool audit, bool empty)
+/* This namespace's addresses, for the source-check fixture. */
+static struct addr local_addrs[2];
+
+static struct fixture *fixture_new_opts(bool audit, bool empty, bool check_source)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 	struct resolver res[2];
@@ -203,9 +218,19 @@ static struct fixture *fixture_new(bool audit, bool empty)
 		.nrules = f->nrules,
 		.resolvers = res,
 		.nresolvers = 2,
+		.check_source = check_source,
+		.local = local_addrs,
+		.nlocal = 2,
 	};
+	assert_int_equal(addr_parse("198.51.100.2", &local_addrs[0]), 0);
+	assert_int_equal(addr_parse("2001:db8::2", &local_addrs[1]), 0);
 	assert_int_equal(loader_load(&lc, &f->skel), 0);
 	return f;
+}
+
+static struct fixture *fixture_new(bool audit, bool empty)
+{
+	return fixture_new_opts(audit, empty, false);
 }
 
 static void fixture_free(struct fixture *f)
@@ -230,13 +255,21 @@ static uint64_t counter(struct fixture *f, unsigned int reason)
 	return sum;
 }
 
-/* Run one packet; assert verdict and that exactly 'reason' was counted. */
-static void run_pkt(struct fixture *f, const char *name, const struct pkt *p, int verdict,
-		    unsigned int reason)
+/*
+ * The device test_run sends through: 0 is loopback (test_run's default),
+ * else an ifindex.  A veth made in the test's own network namespace.
+ */
+static int wire_ifindex;
+
+/* Run one packet out of device ifindex (0: lo); check verdict and reason. */
+static void run_pkt_dev(struct fixture *f, const char *name, const struct pkt *p, int ifindex,
+			int verdict, unsigned int reason)
 {
 	uint64_t before[EGRESS_REASON_MAX];
+	struct __sk_buff ctx = { .ifindex = (__u32)ifindex };
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = p->b, .data_size_in = (__u32)p->len,
-		    .repeat = 1);
+		    .repeat = 1, .ctx_in = ifindex ? &ctx : NULL,
+		    .ctx_size_in = ifindex ? sizeof(ctx) : 0);
 	int err;
 
 	for (unsigned int r = 0; r < EGRESS_REASON_MAX; r++)
@@ -253,6 +286,12 @@ static void run_pkt(struct fixture *f, const char *name, const struct pkt *p, in
 			fail_msg("%s: reason counter %u moved by %lld, want reason %u", name, r,
 				 (long long)(counter(f, r) - before[r]), reason);
 	}
+}
+
+static void run_pkt(struct fixture *f, const char *name, const struct pkt *p, int verdict,
+		    unsigned int reason)
+{
+	run_pkt_dev(f, name, p, 0, verdict, reason);
 }
 
 /* ---- the tables ---- */
@@ -311,6 +350,32 @@ static const struct v4_row v4_rows[] = {
 	{ "v4 loopback /8", { "127.1.2.3", UDP, 53 }, PASS, EGRESS_PASS_LOOPBACK },
 	{ "v4 not loopback 128.0.0.1", { "128.0.0.1", TCP, 80 }, DROP, EGRESS_DROP_NOT_ALLOWED },
 	{ "v4 ihl below 5", { "198.51.100.10", TCP, 80, .ihl = 4 }, DROP, EGRESS_DROP_MALFORMED },
+	/* IPv4 options: source routes drop; others are judged as usual. */
+	{ "v4 LSRR to allowed first hop",
+	  { "198.51.100.10", UDP, 80, .ihl = 7, .ipopts = "\x01\x83\x07\x04\xc6\x33\x64\x8c" },
+	  DROP, EGRESS_DROP_SRCROUTE },
+	{ "v4 SSRR to allowed first hop",
+	  { "198.51.100.10", TCP, 80, .ihl = 7, .ipopts = "\x89\x07\x04\xc6\x33\x64\x8c\x00" },
+	  DROP, EGRESS_DROP_SRCROUTE },
+	{ "v4 LSRR after record route",
+	  { "198.51.100.10", UDP, 80, .ihl = 9,
+	    .ipopts = "\x07\x07\x04\x00\x00\x00\x00\x83\x07\x04\xc6\x33\x64\x8c\x00\x00" },
+	  DROP, EGRESS_DROP_SRCROUTE },
+	{ "v4 record route, allowed",
+	  { "198.51.100.10", UDP, 80, .ihl = 7, .ipopts = "\x07\x07\x04\x00\x00\x00\x00\x00" },
+	  PASS, EGRESS_PASS_ALLOWLIST },
+	{ "v4 131 after end of options",
+	  { "198.51.100.10", UDP, 80, .ihl = 6, .ipopts = "\x00\x83\x07\x04" }, PASS,
+	  EGRESS_PASS_ALLOWLIST },
+	{ "v4 131 inside another option's data",
+	  { "198.51.100.10", UDP, 80, .ihl = 6, .ipopts = "\x88\x04\x83\x89" }, PASS,
+	  EGRESS_PASS_ALLOWLIST },
+	{ "v4 option length 0",
+	  { "198.51.100.10", UDP, 80, .ihl = 6, .ipopts = "\x07\x00\x00\x00" }, DROP,
+	  EGRESS_DROP_MALFORMED },
+	{ "v4 option runs off the header",
+	  { "198.51.100.10", UDP, 80, .ihl = 6, .ipopts = "\x01\x01\x01\x07" }, DROP,
+	  EGRESS_DROP_MALFORMED },
 	{ "v4 header says version 6", { "198.51.100.10", TCP, 80, .bad_version = true }, DROP,
 	  EGRESS_DROP_MALFORMED },
 };
@@ -474,6 +539,59 @@ static void test_empty_allowlist(void **state)
 	fixture_free(f);
 }
 
+/* Loopback is loopback only through lo (SO_BINDTODEVICE, IP_UNICAST_IF). */
+static void test_loopback_device(void **state)
+{
+	struct fixture *f = *state;
+	struct v4_opts lo4 = { "127.0.0.1", UDP, 7 }, lo4b = { "127.1.2.3", TCP, 80 },
+		       ok4 = { "198.51.100.10", UDP, 7 };
+	struct v6_opts lo6 = { "::1", UDP, 7, NOEXT }, mapped = { "::ffff:127.0.0.1", TCP, 80, NOEXT };
+	struct pkt p;
+
+	assert_true(wire_ifindex > 1);
+	build_v4(&p, &lo4);
+	run_pkt_dev(f, "127.0.0.1 via lo", &p, 0, PASS, EGRESS_PASS_LOOPBACK);
+	run_pkt_dev(f, "127.0.0.1 via the wire", &p, wire_ifindex, DROP, EGRESS_DROP_LOOPBACK_DEV);
+	build_v4(&p, &lo4b);
+	run_pkt_dev(f, "127.1.2.3 via the wire", &p, wire_ifindex, DROP, EGRESS_DROP_LOOPBACK_DEV);
+	build_v6(&p, &lo6);
+	run_pkt_dev(f, "::1 via lo", &p, 0, PASS, EGRESS_PASS_LOOPBACK);
+	run_pkt_dev(f, "::1 via the wire", &p, wire_ifindex, DROP, EGRESS_DROP_LOOPBACK_DEV);
+	build_v6(&p, &mapped);
+	run_pkt_dev(f, "::ffff:127.0.0.1 via the wire", &p, wire_ifindex, DROP,
+		    EGRESS_DROP_LOOPBACK_DEV);
+	build_v4(&p, &ok4);
+	run_pkt_dev(f, "allowed host via the wire", &p, wire_ifindex, PASS, EGRESS_PASS_ALLOWLIST);
+}
+
+/* With the nonlocal-bind sysctls on, every source must be one of ours. */
+static void test_source_check(void **state)
+{
+	struct fixture *f = fixture_new_opts(false, false, true), *plain = *state;
+	struct v4_opts own = { "198.51.100.10", UDP, 7 },
+		       forged = { "198.51.100.10", UDP, 7, .src = "198.51.100.140" },
+		       lo = { "127.0.0.1", UDP, 7, .src = "127.0.0.1" };
+	struct v6_opts own6 = { "2001:db8::10", UDP, 7, NOEXT },
+		       forged6 = { "2001:db8::10", UDP, 7, NOEXT, .src = "2001:db8:2::20" };
+	struct pkt p;
+
+	(void)state;
+	build_v4(&p, &own);
+	run_pkt_dev(f, "own source", &p, wire_ifindex, PASS, EGRESS_PASS_ALLOWLIST);
+	build_v4(&p, &forged);
+	run_pkt_dev(f, "forged source", &p, wire_ifindex, DROP, EGRESS_DROP_SPOOF);
+	run_pkt_dev(plain, "forged source, check off", &p, wire_ifindex, PASS,
+		    EGRESS_PASS_ALLOWLIST);
+	build_v4(&p, &lo);
+	run_pkt_dev(f, "loopback source via lo", &p, 0, PASS, EGRESS_PASS_LOOPBACK);
+	run_pkt_dev(f, "loopback source via the wire", &p, wire_ifindex, DROP, EGRESS_DROP_SPOOF);
+	build_v6(&p, &own6);
+	run_pkt_dev(f, "own v6 source", &p, wire_ifindex, PASS, EGRESS_PASS_ALLOWLIST);
+	build_v6(&p, &forged6);
+	run_pkt_dev(f, "forged v6 source", &p, wire_ifindex, DROP, EGRESS_DROP_SPOOF);
+	fixture_free(f);
+}
+
 static int got_events;
 static struct egress_event last_event;
 
@@ -552,12 +670,24 @@ int main(void)
 		cmocka_unit_test(test_v4_table),  cmocka_unit_test(test_v6_table),
 		cmocka_unit_test(test_malformed), cmocka_unit_test(test_rule_hits),
 		cmocka_unit_test(test_empty_allowlist), cmocka_unit_test(test_events),
-		cmocka_unit_test(test_audit),
+		cmocka_unit_test(test_audit), cmocka_unit_test(test_loopback_device),
+		cmocka_unit_test(test_source_check),
 	};
 
 	if (geteuid() != 0) {
 		fprintf(stderr, "SKIP: BPF packet tests need root (CAP_BPF, CAP_NET_ADMIN)\n");
 		return 77;
+	}
+	/*
+	 * A private network namespace with one veth pair: test_run can only
+	 * send "through" a device that exists, and nothing made here
+	 * outlives the process.
+	 */
+	if (unshare(CLONE_NEWNET) || system("ip link add egt0 type veth peer name egt1") != 0 ||
+	    !(wire_ifindex = (int)if_nametoindex("egt0"))) {
+		fprintf(stderr, "FAIL: cannot make a veth in a private network namespace: %s\n",
+			strerror(errno));
+		return 1;
 	}
 	log_setup_libbpf();
 	return cmocka_run_group_tests_name("bpf_packets", tests, setup, teardown);
