@@ -954,6 +954,10 @@ int egress_setsockopt(struct bpf_sockopt *ctx)
 	}
 	if (!reason)
 		return PASS;
+	/* The event names the option: level in proto, optname in dport. */
+	d.proto = (__u8)ctx->level;
+	d.dport = (__u16)ctx->optname;
+	d.has_port = 1;
 	return sock_deny(&d, EGRESS_HOOK_SETSOCKOPT, reason);
 }
 

@@ -118,9 +118,9 @@ struct egress_event {
 	char comm[EGRESS_COMM_LEN];
 	__u8 hook;   /* enum egress_hook */
 	__u8 reason; /* enum egress_reason */
-	__u8 proto;  /* IPPROTO_* */
+	__u8 proto;  /* IPPROTO_*; EGRESS_HOOK_SETSOCKOPT: the option's level */
 	__u8 family; /* 4 or 6 */
-	__u16 dport; /* host byte order, 0 if none */
+	__u16 dport; /* host byte order, 0 if none; setsockopt: the optname */
 	__u8 flags;  /* enum egress_event_flags */
 	__u8 pad;
 	__u8 daddr[16]; /* IPv4 in the first 4 bytes; setsockopt: the group */

@@ -216,15 +216,60 @@ void events_free(struct events *ev)
 	free(ev);
 }
 
+/* The socket options the setsockopt program refuses (see egress.bpf.c). */
+static const char *sockopt_str(unsigned int level, unsigned int name)
+{
+	static const struct {
+		unsigned short level, name;
+		const char *str;
+	} opts[] = {
+		{ 0, 4, "IP_OPTIONS" },
+		{ 0, 15, "IP_FREEBIND" },
+		{ 0, 19, "IP_TRANSPARENT" },
+		{ 0, 35, "IP_ADD_MEMBERSHIP" },
+		{ 0, 37, "IP_UNBLOCK_SOURCE" },
+		{ 0, 38, "IP_BLOCK_SOURCE" },
+		{ 0, 39, "IP_ADD_SOURCE_MEMBERSHIP" },
+		{ 0, 41, "IP_MSFILTER" },
+		{ 41, 20, "IPV6_JOIN_GROUP" },
+		{ 41, 27, "IPV6_JOIN_ANYCAST" },
+		{ 41, 50, "IPV6_PKTINFO" },
+		{ 41, 75, "IPV6_TRANSPARENT" },
+		{ 41, 78, "IPV6_FREEBIND" },
+	};
+	static const char *const mcast[] = { [42] = "MCAST_JOIN_GROUP", [43] = "MCAST_BLOCK_SOURCE",
+					     [44] = "MCAST_UNBLOCK_SOURCE",
+					     [46] = "MCAST_JOIN_SOURCE_GROUP",
+					     [48] = "MCAST_MSFILTER" };
+
+	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
+		if (opts[i].level == level && opts[i].name == name)
+			return opts[i].str;
+	}
+	if (name < sizeof(mcast) / sizeof(mcast[0]) && mcast[name])
+		return mcast[name];
+	return "an IP option";
+}
+
+/*
+ * What was refused.  A setsockopt event carries the level in proto and
+ * the option in dport, and the group (or source address) if any.
+ */
 static const char *dest_text(const struct egress_event *e, char *buf, size_t len)
 {
 	char a[ADDR_STRLEN];
 	struct addr ad;
 	const char *p = proto_str(e->proto);
+	static const uint8_t zero[16];
 
 	event_addr(e, &ad);
 	addr_format(&ad, a, sizeof(a));
-	if (e->dport && p)
+	if (e->hook == EGRESS_HOOK_SETSOCKOPT) {
+		if (memcmp(e->daddr, zero, sizeof(zero)))
+			snprintf(buf, len, "setsockopt(%s, %s)", sockopt_str(e->proto, e->dport), a);
+		else
+			snprintf(buf, len, "setsockopt(%s)", sockopt_str(e->proto, e->dport));
+	} else if (e->dport && p)
 		snprintf(buf, len, e->family == 6 ? "[%s]:%u/%s" : "%s:%u/%s", a, e->dport, p);
 	else if (p)
 		snprintf(buf, len, "%s/%s", a, p);
@@ -295,6 +340,8 @@ static void print_event(struct events *ev, struct dest_stat *d, const struct egr
 			json_str(ev->out, d->name, NAME_MAX_LEN);
 		else
 			fputs("null", ev->out);
+		if (e->hook == EGRESS_HOOK_SETSOCKOPT)
+			fprintf(ev->out, ",\"option\":\"%s\"", sockopt_str(e->proto, e->dport));
 		fprintf(ev->out, ",\"reason\":\"%s\",\"count\":%llu%s}\n", events_reason_str(e->reason),
 			(unsigned long long)d->count, final ? ",\"final\":true" : "");
 		d->reported = d->count;
@@ -327,8 +374,10 @@ static void print_event(struct events *ev, struct dest_stat *d, const struct egr
 		snprintf(times, sizeof(times), final ? " [%llu times in total]" : " [%llu times so far]",
 			 (unsigned long long)d->count);
 	d->reported = d->count;
-	fprintf(ev->out, "egressd: %s %s -> %s%s: %s%s%s\n", verb, who,
-		dest_text(e, dst, sizeof(dst)), name, events_reason_str(e->reason), hook_note(e), times);
+	fprintf(ev->out, "egressd: %s %s %s%s%s: %s%s%s\n", verb, who,
+		e->hook == EGRESS_HOOK_SETSOCKOPT ? "" : "-> ", dest_text(e, dst, sizeof(dst)), name,
+		events_reason_str(e->reason), e->hook == EGRESS_HOOK_SETSOCKOPT ? "" : hook_note(e),
+		times);
 	fflush(ev->out);
 }
 

@@ -70,9 +70,15 @@ int run_load_resolvers(struct run_config *c)
 	return ret;
 }
 
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 /*
  * Replace every domain entry by its addresses (same port, name kept for
- * messages), and add GitHub's ranges when github.com is allowed.
+ * messages), and add GitHub's ranges when github.com is allowed.  Linear
+ * in the entries, n log n in the names.
  */
 static int resolve_domains(struct run_config *c, struct dns_answer **answers_out, size_t *n_out)
 {
@@ -89,21 +95,28 @@ static int resolve_domains(struct run_config *c, struct dns_answer **answers_out
 	names = calloc(c->policy.n ? c->policy.n : 1, sizeof(*names));
 	if (!names)
 		return -ENOMEM;
+	/* Each name once: sorted, so the rebuild below finds it by bsearch. */
 	for (size_t i = 0; i < c->policy.n; i++) {
 		const struct entry *e = &c->policy.entries[i];
-		bool dup = false;
 
 		if (e->kind != ENTRY_DOMAIN)
 			continue;
-		for (size_t j = 0; j < nnames && !dup; j++)
-			dup = strcmp(names[j], e->name) == 0;
-		if (!dup)
-			names[nnames++] = e->name;
+		names[nnames++] = e->name;
 		if (strcmp(e->name, "github.com") == 0)
 			github = true;
 	}
 	if (!nnames)
 		goto out;
+	qsort(names, nnames, sizeof(*names), name_cmp);
+	{
+		size_t u = 1;
+
+		for (size_t i = 1; i < nnames; i++) {
+			if (strcmp(names[i], names[u - 1]))
+				names[u++] = names[i];
+		}
+		nnames = u;
+	}
 
 	pr_debug("resolving %zu names", nnames);
 	ret = dns_resolve_all(names, nnames, c->resolvers, c->nresolvers, &opts, &ans);
@@ -122,22 +135,26 @@ static int resolve_domains(struct run_config *c, struct dns_answer **answers_out
 	/* Rebuild: CIDRs as given, each domain entry once per address. */
 	for (size_t i = 0; i < c->policy.n && !ret; i++) {
 		const struct entry *e = &c->policy.entries[i];
+		const char *key = e->name, **hit;
+		const struct dns_answer *an;
 
 		if (e->kind != ENTRY_DOMAIN) {
 			ret = policy_add(&resolved, e);
 			continue;
 		}
-		for (size_t j = 0; j < nnames && !ret; j++) {
-			if (strcmp(ans[j].name, e->name))
-				continue;
-			for (size_t k = 0; k < ans[j].naddrs && !ret; k++) {
-				struct entry a = { .kind = ENTRY_CIDR, .addr = ans[j].addrs[k],
-						   .port = e->port };
+		/* Every domain is in names[]; ans[] follows its order. */
+		hit = bsearch(&key, names, nnames, sizeof(*names), name_cmp);
+		if (!hit) {
+			ret = -EINVAL;
+			break;
+		}
+		an = &ans[hit - names];
+		for (size_t k = 0; k < an->naddrs && !ret; k++) {
+			struct entry a = { .kind = ENTRY_CIDR, .addr = an->addrs[k], .port = e->port };
 
-				a.prefixlen = a.addr.family == AF_INET ? 32 : 128;
-				snprintf(a.name, sizeof(a.name), "%s", e->name);
-				ret = policy_add(&resolved, &a);
-			}
+			a.prefixlen = a.addr.family == AF_INET ? 32 : 128;
+			snprintf(a.name, sizeof(a.name), "%s", e->name);
+			ret = policy_add(&resolved, &a);
 		}
 	}
 	if (ret)
