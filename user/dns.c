@@ -1,10 +1,32 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Resolve every allowed name at once with c-ares, failing closed.
+ * Resolve every allowed name with c-ares, a bounded window at a time,
+ * failing closed.
  *
- * One channel, one A and one AAAA query per name, all sent before the first
- * answer is read, driven with ares_getsock()/poll() until every query has
- * called back.  The channel is configured entirely from our arguments:
+ * One channel, one A and one AAAA query per name, driven with
+ * ares_getsock()/poll() until every query has called back.  At most
+ * DNS_MAX_INFLIGHT queries are in flight: names start in list order, both
+ * queries of a name together, and each query that ends starts the next
+ * name from its callback (so any loop that drives the channel, poll here or
+ * an event loop through ARES_OPT_SOCK_STATE_CB, keeps the window full).
+ * Sending every query at once overflowed resolvers' buffers and queues
+ * (issue 7); in a window, c-ares' own retry (opts->tries) of a lost answer
+ * goes out alone, not in another burst that is dropped again.
+ *
+ * When to stop asking.  A query that times out has failed the run already
+ * (only NODATA excuses a family); the rest of the list is asked only for
+ * the error report, and with a window every round of silent queries costs
+ * a whole query schedule.  So:
+ * - a query that times out while no reply of any kind reached us since it
+ *   was sent means the resolvers are not answering: start nothing more;
+ * - otherwise keep starting names for one more query schedule (other
+ *   names' failures are still reported), then stop.
+ * Names never asked fail with their own reason.  A run then ends at most
+ * two query schedules (query_budget_ms) after its first timeout, one when
+ * the resolvers are silent, as when every query went out at once; and the
+ * rule never turns a run that would succeed into a failure.
+ *
+ * The channel is configured entirely from our arguments:
  * servers are set explicitly, lookups are "b" (DNS only, never /etc/hosts),
  * and every option that would otherwise make ares_init_options() read
  * /etc/resolv.conf is given, so it does not.
@@ -40,6 +62,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "dns.h"
@@ -53,20 +76,32 @@ struct dns_query {
 	struct dns_run *run;
 	size_t idx;
 	int fam;          /* Q_A or Q_AAAA */
+	bool sent;        /* handed to c-ares (the stop rule may leave it unsent) */
 	bool done;
 	int status;       /* ARES_* once done */
 	bool truncated;   /* a UDP answer to it had TC set */
 	bool unspecified; /* it answered only 0.0.0.0 / :: */
+	unsigned long replies_at_send; /* run->nreplies when it was sent */
 };
 
 struct dns_run {
 	const char *const *names;
 	size_t n;
 	struct dns_answer *ans;
-	struct dns_query *q; /* 2 * n, q[2 * i + fam] */
-	size_t pending;
-	int err;             /* -ENOMEM from a callback */
+	struct dns_query *q;   /* 2 * n, q[2 * i + fam] */
+	ares_channel ch;
+	size_t next;           /* the next name to start */
+	size_t inflight;       /* queries sent that have not called back */
+	unsigned long nreplies; /* reads that returned data, from any server */
+	int64_t budget_ms;     /* one query's whole schedule (query_budget_ms) */
+	int64_t stop_at;       /* CLOCK_MONOTONIC ms: start nothing from then on */
+	bool stopping;         /* stop_at is set */
+	bool filling;          /* fill_window() is running (callbacks re-enter it) */
+	bool closing;          /* the channel is being destroyed */
+	int err;               /* -ENOMEM from a callback */
 };
+
+_Static_assert(DNS_MAX_INFLIGHT >= Q_NUM, "the window must hold one name's queries");
 
 static pthread_once_t ares_once = PTHREAD_ONCE_INIT;
 static int ares_init_status = ARES_SUCCESS;
@@ -147,11 +182,15 @@ static int sock_connect(ares_socket_t fd, const struct sockaddr *sa, ares_sockle
 static ares_ssize_t sock_recvfrom(ares_socket_t fd, void *buf, size_t len, int flags,
 				  struct sockaddr *from, ares_socklen_t *fromlen, void *data)
 {
+	struct dns_run *run = data;
 	ssize_t r = recvfrom(fd, buf, len, flags, from, fromlen);
 
+	/* Any data at all: a resolver is answering (see "When to stop"). */
+	if (r > 0)
+		run->nreplies++;
 	/* c-ares passes an address only for UDP; TCP reads are stream pieces. */
 	if (r > 0 && from)
-		note_truncated(data, buf, (size_t)r);
+		note_truncated(run, buf, (size_t)r);
 	return r;
 }
 
@@ -259,6 +298,67 @@ out:
 	return status;
 }
 
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * The longest c-ares 1.18 spends on one query: tries passes over the
+ * servers, the timeout doubling after each pass (ares__send_query).
+ * Saturates at a day, far beyond any sane opts.
+ */
+static int64_t query_budget_ms(const struct dns_opts *opts, size_t nservers)
+{
+	const int64_t cap = 24 * 3600 * 1000LL;
+	int64_t sum = 0;
+	int t;
+
+	for (t = 0; t < opts->tries && sum < cap; t++)
+		sum += ((int64_t)opts->timeout_ms << (t < 20 ? t : 20)) * (int64_t)nservers;
+	return sum < cap ? sum : cap;
+}
+
+static void stop_asking_at(struct dns_run *run, int64_t at)
+{
+	if (!run->stopping || at < run->stop_at)
+		run->stop_at = at;
+	run->stopping = true;
+}
+
+static void on_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen);
+
+/*
+ * Start names, both queries of each, while the window has room.  Called
+ * once to open the window, then from every callback: c-ares may call back
+ * from inside ares_query() (a query that fails at once), so a nested call
+ * returns and leaves the refill to the loop already running.
+ */
+static void fill_window(struct dns_run *run)
+{
+	if (run->filling)
+		return;
+	run->filling = true;
+	while (run->next < run->n && run->inflight + Q_NUM <= DNS_MAX_INFLIGHT && !run->err &&
+	       !run->closing && !(run->stopping && now_ms() >= run->stop_at)) {
+		size_t i = run->next++;
+		int f;
+
+		for (f = 0; f < Q_NUM; f++) {
+			struct dns_query *q = &run->q[Q_NUM * i + f];
+
+			q->sent = true;
+			q->replies_at_send = run->nreplies;
+			run->inflight++;
+			ares_query(run->ch, run->names[i], C_IN, f == Q_A ? T_A : T_AAAA, on_answer, q);
+		}
+	}
+	run->filling = false;
+}
+
 static void on_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 {
 	struct dns_query *q = arg;
@@ -271,9 +371,16 @@ static void on_answer(void *arg, int status, int timeouts, unsigned char *abuf, 
 		status = collect(run, q, abuf, alen);
 	if (status == ARES_ENOMEM)
 		run->err = -ENOMEM;
+	if (status == ARES_ETIMEOUT) {
+		int64_t now = now_ms();
+
+		stop_asking_at(run, run->nreplies == q->replies_at_send ? now
+									: now + run->budget_ms);
+	}
 	q->status = status;
 	q->done = true;
-	run->pending--;
+	run->inflight--;
+	fill_window(run);
 }
 
 /* Higher is more informative when both families failed. */
@@ -415,10 +522,11 @@ static int make_channel(const struct resolver *servers, size_t nservers,
 	return 0;
 }
 
-/* Drive the channel until every query has called back. */
+/* Drive the channel until every query sent has called back. */
 static int run_loop(ares_channel ch, struct dns_run *run)
 {
-	while (run->pending && !run->err) {
+	fill_window(run);
+	while (run->inflight && !run->err) {
 		ares_socket_t socks[ARES_GETSOCK_MAXNUM];
 		struct pollfd pfd[ARES_GETSOCK_MAXNUM];
 		struct timeval tv, *tvp;
@@ -512,6 +620,8 @@ int dns_resolve_all(const char *const *names, size_t n, const struct resolver *s
 	err = make_channel(servers, nservers, opts, &run, &ch);
 	if (err)
 		goto out;
+	run.ch = ch;
+	run.budget_ms = query_budget_ms(opts, nservers);
 
 	for (i = 0; i < n; i++) {
 		snprintf(run.ans[i].name, sizeof(run.ans[i].name), "%s", names[i]);
@@ -521,8 +631,6 @@ int dns_resolve_all(const char *const *names, size_t n, const struct resolver *s
 			q->run = &run;
 			q->idx = i;
 			q->fam = f;
-			run.pending++;
-			ares_query(ch, names[i], C_IN, f == Q_A ? T_A : T_AAAA, on_answer, q);
 		}
 	}
 
@@ -543,6 +651,14 @@ int dns_resolve_all(const char *const *names, size_t n, const struct resolver *s
 		bool hard_a = qa->status != ARES_SUCCESS && qa->status != ARES_ENODATA;
 		bool hard_6 = q6->status != ARES_SUCCESS && q6->status != ARES_ENODATA;
 
+		if (!qa->sent) {
+			/* Both queries of a name start together, or neither. */
+			nfailed++;
+			snprintf(ans->reason, sizeof(ans->reason),
+				 "not asked: earlier queries timed out");
+			pr_debug("resolving %s failed: %s", ans->name, ans->reason);
+			continue;
+		}
 		if (ans->naddrs && !hard_a && !hard_6) {
 			ans->ok = 1;
 			continue;
@@ -563,7 +679,11 @@ int dns_resolve_all(const char *const *names, size_t n, const struct resolver *s
 	run.ans = NULL;
 	err = nfailed ? -ENOENT : 0;
 out:
-	/* Destroying the channel calls back pending queries: q stays valid. */
+	/*
+	 * Destroying the channel calls back pending queries: q stays valid,
+	 * and closing keeps those callbacks from starting new ones.
+	 */
+	run.closing = true;
 	if (ch)
 		ares_destroy(ch);
 	dns_answers_free(run.ans, n);

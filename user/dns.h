@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* Resolve every allowed name at once, with c-ares, failing closed. */
+/* Resolve every allowed name, a bounded window at a time, with c-ares, failing closed. */
 #ifndef EGRESSD_DNS_H
 #define EGRESSD_DNS_H
 
@@ -8,6 +8,18 @@
 #include "addr.h"
 #include "entry.h"
 #include "resolvconf.h"
+
+/*
+ * At most this many queries (A and AAAA count one each) are in flight at
+ * once.  A burst of every name's queries overflowed the lab dnsmasq's
+ * socket buffer after ~256 (issue 7), and real resolvers bound it too:
+ * dnsmasq, the usual local forwarder, handles at most 150 concurrent
+ * forwarded queries by default (--dns-forward-max) and drops the rest.
+ * 64 leaves room for the host's other clients, and ~64 small datagrams
+ * fit any receive buffer.  It costs no speed that matters: at 1 ms per
+ * answer, 64 in flight resolve 2,000 names in ~60 ms.
+ */
+#define DNS_MAX_INFLIGHT 64
 
 struct dns_opts {
 	int timeout_ms; /* per try */
@@ -23,8 +35,9 @@ struct dns_answer {
 };
 
 /*
- * Send A and AAAA for every name concurrently to the given servers.
- * Returns 0 when every name has at least one address, -ENOENT when any
+ * Ask the given servers for every name's A and AAAA, DNS_MAX_INFLIGHT
+ * queries at a time (the next name starts as soon as a query ends), each
+ * retried by c-ares per opts.  Returns 0 when every name has at least one address, -ENOENT when any
  * failed (each failure's reason is in its answer), another -errno when
  * resolution could not run at all.  *out (n answers, same order as names)
  * is set in both of the first two cases; free it with dns_answers_free().
