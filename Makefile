@@ -54,14 +54,14 @@ HELP_BINS := $(patsubst tests/helpers/%.c,$(OUTPUT)/tests/%,$(HELP_SRCS))
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all test test-unit test-bpf test-e2e install uninstall clean help deps-check
+.PHONY: all test test-unit test-bpf test-e2e test-adversarial install uninstall clean help deps-check
 
 all: $(OUTPUT)/egressd
 
 help:
 	@echo 'make            build $(OUTPUT)/egressd'
-	@echo 'make test       unit, BPF packet and end-to-end tests (root)'
-	@echo 'make test-unit | test-bpf | test-e2e   one layer'
+	@echo 'make test       unit, BPF packet, end-to-end and adversarial tests (root)'
+	@echo 'make test-unit | test-bpf | test-e2e | test-adversarial   one layer'
 	@echo 'make install    PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)'
 	@echo 'make clean'
 	@echo 'V=1             show commands'
@@ -121,6 +121,8 @@ test-bpf: test-bins
 	$(Q)tests/run.sh bpf
 test-e2e: test-bins
 	$(Q)tests/run.sh e2e
+test-adversarial: test-bins
+	$(Q)tests/run.sh adversarial
 
 install: $(OUTPUT)/egressd
 	install -d $(DESTDIR)$(BINDIR)

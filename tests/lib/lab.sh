@@ -53,6 +53,9 @@ LAB_BLOCK_MS=1000
 
 LAB_PIDS=()
 LAB_CGROUPS=()
+# Namespaces beyond the client and host pair (lab_netns_add), removed at
+# exit like those two.
+LAB_EXTRA_NETNS=()
 LAB_FAILS=0
 LAB_CHECKS=0
 LAB_N=0
@@ -230,6 +233,35 @@ lab_up()
 	printf 'nameserver %s\n' "$LAB_RESOLVER4" >"/etc/netns/$LAB_CLIENT/resolv.conf"
 
 	lab_wait 5 "veth up" lab_link_up
+}
+
+# lab_client_resolv_conf NAMESERVER...: /etc/netns/$LAB_CLIENT/resolv.conf
+# (what `ip netns exec` shows the client as /etc/resolv.conf), removed at
+# exit.  lab_up writes its own; this is for labs that do not use lab_up.
+lab_client_resolv_conf()
+{
+	local ns
+
+	lab_record path "/etc/netns/$LAB_CLIENT"
+	if [ ! -d /etc/netns ]; then
+		mkdir /etc/netns || lab_die "mkdir /etc/netns"
+		LAB_ETC_NETNS_MADE=1
+	fi
+	mkdir -p "/etc/netns/$LAB_CLIENT" || lab_die "mkdir /etc/netns/$LAB_CLIENT"
+	for ns in "$@"; do
+		printf 'nameserver %s\n' "$ns"
+	done >"/etc/netns/$LAB_CLIENT/resolv.conf" || lab_die "writing resolv.conf"
+}
+
+# lab_netns_add NAME: one more namespace (lo up), recorded for run.sh's
+# leak check and removed at exit with its processes.  For labs with more
+# than the client and host lab_up makes.
+lab_netns_add()
+{
+	lab_record netns "$1"
+	ip netns add "$1" || lab_die "ip netns add $1"
+	LAB_EXTRA_NETNS+=("$1")
+	ip -n "$1" link set lo up || lab_die "lo up in $1"
 }
 
 lab_link_up()
@@ -776,6 +808,9 @@ lab_cleanup()
 	if [ "$LAB_NETNS_MADE" -ge 2 ]; then
 		lab_kill_netns_pids "$LAB_HOST"
 	fi
+	for p in "${LAB_EXTRA_NETNS[@]}"; do
+		lab_kill_netns_pids "$p"
+	done
 
 	for cg in "${LAB_CGROUPS[@]}"; do
 		lab_kill_cgroup "$cg"
@@ -801,6 +836,9 @@ lab_cleanup()
 
 	[ "$LAB_NETNS_MADE" -ge 1 ] && ip netns del "$LAB_CLIENT" 2>/dev/null
 	[ "$LAB_NETNS_MADE" -ge 2 ] && ip netns del "$LAB_HOST" 2>/dev/null
+	for p in "${LAB_EXTRA_NETNS[@]}"; do
+		ip netns del "$p" 2>/dev/null
+	done
 	if [ -n "${LAB_CLIENT:-}" ] && [ -d "/etc/netns/$LAB_CLIENT" ]; then
 		rm -rf "/etc/netns/${LAB_CLIENT:?}"
 	fi
@@ -809,6 +847,9 @@ lab_cleanup()
 	# Verify: a leak is a failure of the test that made it.
 	ip netns list 2>/dev/null | grep -Eq "^($LAB_CLIENT|$LAB_HOST)( |$)" &&
 		leaks+="netns "
+	for p in "${LAB_EXTRA_NETNS[@]}"; do
+		ip netns list 2>/dev/null | grep -Eq "^$p( |$)" && leaks+="netns:$p "
+	done
 	[ -d "/etc/netns/$LAB_CLIENT" ] && leaks+="/etc/netns/$LAB_CLIENT "
 	for cg in "${LAB_CGROUPS[@]}"; do
 		[ -d "$cg" ] && leaks+="$cg "

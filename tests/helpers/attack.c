@@ -1,0 +1,859 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * attack: the side-channel attacks of tests/adversarial/, as a workload.
+ *
+ * Every syscall the attack depends on is reported on its own line,
+ * "CALL[ OPTION][ (VIA)]: RESULT", RESULT being "ok" or the errno name:
+ *
+ *   setsockopt SO_BINDTODEVICE: ok
+ *   setsockopt IPV6_FREEBIND (int 0x80): EPERM
+ *   sendmsg: ok
+ *
+ * Exit status, as with probe: 0 = every syscall of the attack succeeded,
+ * 1 = one was refused (the line above names it and the errno), 2 = usage
+ * or a setup error that makes the result meaningless.  The first refusal
+ * ends the attack: what would follow depends on it.
+ *
+ *   attack send [OPTIONS] udp|tcp DST PORT
+ *     --dev IF              SO_BINDTODEVICE (unprivileged since 5.7)
+ *     --ip-unicast-if IF    IP_UNICAST_IF (SOL_IP, also on AF_INET6)
+ *     --ipv6-unicast-if IF  IPV6_UNICAST_IF
+ *     --freebind            IP_FREEBIND / IPV6_FREEBIND
+ *     --freebind-compat     the same setsockopt through int $0x80 (the
+ *                           32-bit compat syscall; optval below 4 GiB)
+ *     --bind ADDR           bind to ADDR (port --sport, else 0)
+ *     --sport PORT          bind to PORT (on ADDR, else the wildcard)
+ *     --ipopt SPEC          setsockopt IP_OPTIONS
+ *     --retopts SPEC        IP_RETOPTS cmsg on every sendmsg (UDP)
+ *     --pktinfo SRC         IP_PKTINFO / IPV6_PKTINFO cmsg with source SRC
+ *     --marker TEXT         the payload (UDP; TCP: sent once connected)
+ *     --dns NAME            the payload is a DNS query (A, IN) for NAME
+ *     --count N             send the datagram N times (default 1)
+ *     --reply MS            wait MS for an answer: UDP any datagram, TCP
+ *                           the connection; none is a failure (exit 1)
+ *     --hold MS             keep the socket open MS after the attack
+ *                           (default 200: the frames leave before close)
+ *   attack join [--compat] [--hold MS] METHOD IF GROUP [SOURCE]
+ *     METHOD: ip-add-membership, mcast-join-group,
+ *             ip-add-source-membership, mcast-join-source-group,
+ *             ipv6-join-group; the family is GROUP's.  --compat goes
+ *             through int $0x80 (ip-add-membership,
+ *             ip-add-source-membership and ipv6-join-group, whose
+ *             structures are the same for 32 and 64 bits).
+ *
+ * SPEC for IPv4 options: lsrr:ADDR,ADDR...  ssrr:ADDR,...  rr:SLOTS
+ * As for setsockopt(IP_OPTIONS) itself, the first address of a source
+ * route is the first hop (the packet's destination on the wire) and the
+ * socket's destination is appended by the kernel as the last one.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <netinet/ip.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define EXIT_DONE 0
+#define EXIT_REFUSED 1
+#define EXIT_USAGE 2
+
+/* i386 syscall numbers: what int $0x80 dispatches on. */
+#define COMPAT_NR_SETSOCKOPT 366
+
+static const char *errname(int err)
+{
+	const char *name = strerrorname_np(err);
+	static char buf[32];
+
+	if (name)
+		return name;
+	snprintf(buf, sizeof(buf), "%d", err);
+	return buf;
+}
+
+static int usage(void)
+{
+	fprintf(stderr,
+		"usage: attack send [--dev IF] [--ip-unicast-if IF] [--ipv6-unicast-if IF]\n"
+		"                   [--freebind|--freebind-compat] [--bind ADDR] [--sport PORT]\n"
+		"                   [--ipopt SPEC] [--retopts SPEC] [--pktinfo SRC]\n"
+		"                   [--marker TEXT|--dns NAME] [--count N] [--reply MS]\n"
+		"                   [--hold MS] udp|tcp DST PORT\n"
+		"       attack join [--compat] [--hold MS] METHOD IF GROUP [SOURCE]\n"
+		"SPEC: lsrr:ADDR,...  ssrr:ADDR,...  rr:SLOTS\n");
+	return EXIT_USAGE;
+}
+
+static int setup_error(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "attack: ");
+	fprintf(stderr, fmt, arg);
+	fputc('\n', stderr);
+	return EXIT_USAGE;
+}
+
+/*
+ * One line per syscall: "WHAT: ok" or "WHAT: ERRNO".  Returns 0 on ok.
+ * Call it as report("x", x(...)): errno is read here, after the call
+ * (an errno argument could be evaluated before it).
+ */
+static int report(const char *what, int ret)
+{
+	int err = errno;
+
+	if (ret < 0)
+		printf("%s: %s\n", what, errname(err));
+	else
+		printf("%s: ok\n", what);
+	fflush(stdout);
+	return ret < 0 ? -1 : 0;
+}
+
+static int parse_ulong(const char *s, unsigned long min, unsigned long max,
+		       unsigned long *ret)
+{
+	unsigned long v;
+	char *end;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || s[0] == '-' || v < min || v > max)
+		return -1;
+	*ret = v;
+	return 0;
+}
+
+/* IPv4, IPv6 or IPv4-mapped IPv6 (which stays AF_INET6), brackets allowed. */
+static int parse_addr(const char *s, unsigned short port,
+		      struct sockaddr_storage *ss, socklen_t *len)
+{
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+	char buf[INET6_ADDRSTRLEN + 2];
+	size_t n = strlen(s);
+
+	if (n >= sizeof(buf))
+		return -1;
+	if (n > 2 && s[0] == '[' && s[n - 1] == ']') {
+		memcpy(buf, s + 1, n - 2);
+		buf[n - 2] = '\0';
+	} else {
+		memcpy(buf, s, n + 1);
+	}
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, buf, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(port);
+		*len = sizeof(*sin);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, buf, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(port);
+		*len = sizeof(*sin6);
+		return 0;
+	}
+	return -1;
+}
+
+static void sleep_ms(unsigned long ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000,
+			       .tv_nsec = (long)(ms % 1000) * 1000000 };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int wait_fd(int fd, short events, long long deadline)
+{
+	struct pollfd pfd = { .fd = fd, .events = events };
+	long long left;
+	int n;
+
+	do {
+		left = deadline - now_ms();
+		n = poll(&pfd, 1, left > 0 ? (int)left : 0);
+	} while (n < 0 && errno == EINTR);
+	return n;
+}
+
+/*
+ * The 32-bit compat syscall path from 64-bit code.  The kernel reads only
+ * the low 32 bits of every argument, so pointers must lie below 4 GiB
+ * (MAP_32BIT).  If the kernel has no IA32 emulation, int $0x80 faults:
+ * that is a setup error, not a refusal.
+ */
+static sigjmp_buf int80_jmp;
+
+static void int80_fault(int sig)
+{
+	(void)sig;
+	siglongjmp(int80_jmp, 1);
+}
+
+static long compat_syscall5(long nr, long a1, long a2, long a3, long a4, long a5)
+{
+	long ret = nr;
+
+	__asm__ volatile("int $0x80"
+			 : "+a"(ret)
+			 : "b"(a1), "c"(a2), "d"(a3), "S"(a4), "D"(a5)
+			 : "memory", "cc", "r8", "r9", "r10", "r11");
+	return ret;
+}
+
+static void *low_page;
+
+/*
+ * setsockopt through int $0x80.  Returns like setsockopt(); -2 when the
+ * compat path itself is unusable (already reported as a setup error).
+ */
+static int compat_setsockopt(int fd, int level, int name, const void *val,
+			     socklen_t len)
+{
+	struct sigaction sa = { .sa_handler = int80_fault }, old_segv, old_bus;
+	long ret;
+
+	if (!low_page) {
+		low_page = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
+		if (low_page == MAP_FAILED) {
+			low_page = NULL;
+			fprintf(stderr, "attack: mmap MAP_32BIT: %s\n", strerror(errno));
+			return -2;
+		}
+	}
+	if ((uintptr_t)low_page > UINT32_MAX - 4096 || len > 4096) {
+		fprintf(stderr, "attack: no optval buffer below 4 GiB\n");
+		return -2;
+	}
+	memcpy(low_page, val, len);
+
+	sigaction(SIGSEGV, &sa, &old_segv);
+	sigaction(SIGBUS, &sa, &old_bus);
+	if (sigsetjmp(int80_jmp, 1)) {
+		sigaction(SIGSEGV, &old_segv, NULL);
+		sigaction(SIGBUS, &old_bus, NULL);
+		fprintf(stderr, "attack: int $0x80 faulted: this kernel has no IA32 emulation\n");
+		return -2;
+	}
+	ret = compat_syscall5(COMPAT_NR_SETSOCKOPT, fd, level, name,
+			      (long)(uintptr_t)low_page, len);
+	sigaction(SIGSEGV, &old_segv, NULL);
+	sigaction(SIGBUS, &old_bus, NULL);
+	if (ret < 0 && ret > -4096) {
+		errno = (int)-ret;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * setsockopt, natively or through int $0x80, reported as
+ * "setsockopt NAME[ (int 0x80)]: RESULT".  Returns 0 ok, 1 refused,
+ * 2 setup error (exit codes).
+ */
+static int do_setsockopt(int fd, int level, int opt, const char *name,
+			 const void *val, socklen_t len, bool compat)
+{
+	char what[96];
+	int ret;
+
+	snprintf(what, sizeof(what), "setsockopt %s%s", name,
+		 compat ? " (int 0x80)" : "");
+	if (compat) {
+		ret = compat_setsockopt(fd, level, opt, val, len);
+		if (ret == -2)
+			return EXIT_USAGE;
+	} else {
+		ret = setsockopt(fd, level, opt, val, len);
+	}
+	return report(what, ret) ? EXIT_REFUSED : EXIT_DONE;
+}
+
+/* lsrr:A,B,...  ssrr:A,...  rr:SLOTS -> an IPv4 options block (<= 40). */
+static int parse_ipopt(const char *spec, unsigned char *buf, socklen_t *len)
+{
+	unsigned char type;
+	const char *list;
+	size_t n = 3;
+
+	memset(buf, 0, 40);
+	if (!strncmp(spec, "rr:", 3)) {
+		unsigned long slots;
+
+		if (parse_ulong(spec + 3, 1, 9, &slots) < 0)
+			return -1;
+		buf[0] = IPOPT_RR;
+		buf[1] = (unsigned char)(3 + 4 * slots);
+		buf[2] = 4;
+		*len = (socklen_t)((buf[1] + 3) & ~3);
+		return 0;
+	}
+	if (!strncmp(spec, "lsrr:", 5)) {
+		type = IPOPT_LSRR;
+		list = spec + 5;
+	} else if (!strncmp(spec, "ssrr:", 5)) {
+		type = IPOPT_SSRR;
+		list = spec + 5;
+	} else {
+		return -1;
+	}
+	while (*list) {
+		char addr[INET_ADDRSTRLEN];
+		size_t l = strcspn(list, ",");
+		struct in_addr in;
+
+		if (l == 0 || l >= sizeof(addr) || n + 4 > 39)
+			return -1;
+		memcpy(addr, list, l);
+		addr[l] = '\0';
+		if (inet_pton(AF_INET, addr, &in) != 1)
+			return -1;
+		memcpy(buf + n, &in, 4);
+		n += 4;
+		list += l;
+		if (*list == ',')
+			list++;
+	}
+	if (n == 3)
+		return -1;
+	buf[0] = type;
+	buf[1] = (unsigned char)n;
+	buf[2] = 4;
+	/* Pad with IPOPT_END to a multiple of 4, as the kernel would. */
+	*len = (socklen_t)((n + 3) & ~3u);
+	return 0;
+}
+
+/* A DNS query (RD, one question, A IN) for NAME. */
+static int build_dns(const char *name, unsigned char *buf, size_t size,
+		     size_t *len)
+{
+	size_t n = 12;
+	const char *p = name;
+
+	if (size < 12 + strlen(name) + 6)
+		return -1;
+	memset(buf, 0, 12);
+	buf[0] = (unsigned char)(getpid() >> 8);
+	buf[1] = (unsigned char)getpid();
+	buf[2] = 0x01; /* RD */
+	buf[5] = 1;    /* QDCOUNT */
+	while (*p) {
+		size_t l = strcspn(p, ".");
+
+		if (l == 0 || l > 63)
+			return -1;
+		buf[n++] = (unsigned char)l;
+		memcpy(buf + n, p, l);
+		n += l;
+		p += l;
+		if (*p == '.')
+			p++;
+	}
+	buf[n++] = 0;
+	buf[n++] = 0;
+	buf[n++] = 1; /* A */
+	buf[n++] = 0;
+	buf[n++] = 1; /* IN */
+	*len = n;
+	return 0;
+}
+
+struct send_opts {
+	const char *dev, *ucif4, *ucif6, *bind, *pktinfo, *marker, *dns;
+	const char *ipopt, *retopts;
+	unsigned long sport, count, reply_ms, hold_ms;
+	bool freebind, freebind_compat, tcp;
+};
+
+static int ifindex_of(const char *name, unsigned int *idx)
+{
+	*idx = if_nametoindex(name);
+	if (!*idx)
+		return setup_error("no interface %s", name);
+	return 0;
+}
+
+/* Socket options before bind, in the order they take effect. */
+static int apply_sockopts(int fd, int family, const struct send_opts *o)
+{
+	unsigned char opt[40];
+	socklen_t optlen;
+	unsigned int idx;
+	int one = 1, ret;
+	uint32_t be;
+
+	if (o->dev) {
+		ret = do_setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, "SO_BINDTODEVICE",
+				    o->dev, (socklen_t)strlen(o->dev), false);
+		if (ret)
+			return ret;
+	}
+	if (o->ucif4) {
+		if (ifindex_of(o->ucif4, &idx))
+			return EXIT_USAGE;
+		be = htonl(idx); /* IP_UNICAST_IF takes the index in network order */
+		ret = do_setsockopt(fd, IPPROTO_IP, IP_UNICAST_IF, "IP_UNICAST_IF",
+				    &be, sizeof(be), false);
+		if (ret)
+			return ret;
+	}
+	if (o->ucif6) {
+		if (ifindex_of(o->ucif6, &idx))
+			return EXIT_USAGE;
+		be = htonl(idx); /* so does IPV6_UNICAST_IF */
+		ret = do_setsockopt(fd, IPPROTO_IPV6, IPV6_UNICAST_IF,
+				    "IPV6_UNICAST_IF", &be, sizeof(be), false);
+		if (ret)
+			return ret;
+	}
+	if (o->freebind || o->freebind_compat) {
+		if (family == AF_INET6)
+			ret = do_setsockopt(fd, IPPROTO_IPV6, IPV6_FREEBIND,
+					    "IPV6_FREEBIND", &one, sizeof(one),
+					    o->freebind_compat);
+		else
+			ret = do_setsockopt(fd, IPPROTO_IP, IP_FREEBIND,
+					    "IP_FREEBIND", &one, sizeof(one),
+					    o->freebind_compat);
+		if (ret)
+			return ret;
+	}
+	if (o->ipopt) {
+		if (parse_ipopt(o->ipopt, opt, &optlen) < 0)
+			return setup_error("bad IP options '%s'", o->ipopt);
+		ret = do_setsockopt(fd, IPPROTO_IP, IP_OPTIONS, "IP_OPTIONS",
+				    opt, optlen, false);
+		if (ret)
+			return ret;
+	}
+	return EXIT_DONE;
+}
+
+static int do_bind(int fd, int family, const struct send_opts *o)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+
+	if (!o->bind && !o->sport)
+		return EXIT_DONE;
+	if (o->bind) {
+		if (parse_addr(o->bind, (unsigned short)o->sport, &ss, &len) < 0 ||
+		    ss.ss_family != family)
+			return setup_error("bad bind address '%s' for this socket", o->bind);
+	} else {
+		memset(&ss, 0, sizeof(ss));
+		ss.ss_family = (sa_family_t)family;
+		if (family == AF_INET6) {
+			((struct sockaddr_in6 *)&ss)->sin6_port = htons((unsigned short)o->sport);
+			len = sizeof(struct sockaddr_in6);
+		} else {
+			((struct sockaddr_in *)&ss)->sin_port = htons((unsigned short)o->sport);
+			len = sizeof(struct sockaddr_in);
+		}
+	}
+	if (report("bind", bind(fd, (struct sockaddr *)&ss, len)))
+		return EXIT_REFUSED;
+	return EXIT_DONE;
+}
+
+/* cmsgs for the UDP sendmsg: a source (PKTINFO) and IPv4 options. */
+static int build_cmsgs(int family, const struct send_opts *o, char *cbuf,
+		       size_t size, size_t *clen)
+{
+	struct msghdr m = { .msg_control = cbuf, .msg_controllen = size };
+	struct cmsghdr *c;
+	size_t used = 0;
+
+	memset(cbuf, 0, size);
+	c = CMSG_FIRSTHDR(&m);
+	if (o->pktinfo) {
+		struct sockaddr_storage src;
+		socklen_t slen;
+
+		if (parse_addr(o->pktinfo, 0, &src, &slen) < 0 || src.ss_family != family)
+			return setup_error("bad --pktinfo source '%s' for this socket", o->pktinfo);
+		if (family == AF_INET6) {
+			struct in6_pktinfo pi = {
+				.ipi6_addr = ((struct sockaddr_in6 *)&src)->sin6_addr,
+			};
+
+			c->cmsg_level = IPPROTO_IPV6;
+			c->cmsg_type = IPV6_PKTINFO;
+			c->cmsg_len = CMSG_LEN(sizeof(pi));
+			memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+			used += CMSG_SPACE(sizeof(pi));
+		} else {
+			struct in_pktinfo pi = {
+				.ipi_spec_dst = ((struct sockaddr_in *)&src)->sin_addr,
+			};
+
+			c->cmsg_level = IPPROTO_IP;
+			c->cmsg_type = IP_PKTINFO;
+			c->cmsg_len = CMSG_LEN(sizeof(pi));
+			memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+			used += CMSG_SPACE(sizeof(pi));
+		}
+		m.msg_controllen = used;
+		c = (struct cmsghdr *)(cbuf + used);
+	}
+	if (o->retopts) {
+		unsigned char opt[40];
+		socklen_t optlen;
+
+		if (parse_ipopt(o->retopts, opt, &optlen) < 0)
+			return setup_error("bad IP options '%s'", o->retopts);
+		if (used + CMSG_SPACE(optlen) > size)
+			return setup_error("%s", "control buffer too small");
+		c->cmsg_level = IPPROTO_IP;
+		c->cmsg_type = IP_RETOPTS;
+		c->cmsg_len = CMSG_LEN(optlen);
+		memcpy(CMSG_DATA(c), opt, optlen);
+		used += CMSG_SPACE(optlen);
+	}
+	*clen = used;
+	return EXIT_DONE;
+}
+
+static int send_udp(int fd, int family, const struct sockaddr_storage *dst,
+		    socklen_t dlen, const struct send_opts *o,
+		    const unsigned char *payload, size_t plen)
+{
+	char cbuf[256], what[64];
+	struct iovec iov = { .iov_base = (void *)payload, .iov_len = plen };
+	struct msghdr m = { .msg_name = (void *)dst, .msg_namelen = dlen,
+			    .msg_iov = &iov, .msg_iovlen = 1 };
+	unsigned char buf[2048];
+	size_t clen = 0;
+	unsigned long i;
+	int ret;
+
+	ret = build_cmsgs(family, o, cbuf, sizeof(cbuf), &clen);
+	if (ret)
+		return ret;
+	if (clen) {
+		m.msg_control = cbuf;
+		m.msg_controllen = clen;
+	}
+	snprintf(what, sizeof(what), "sendmsg%s%s%s",
+		 o->pktinfo || o->retopts ? " (" : "",
+		 o->pktinfo ? (family == AF_INET6 ? "IPV6_PKTINFO cmsg" : "IP_PKTINFO cmsg") :
+			      (o->retopts ? "IP_RETOPTS cmsg" : ""),
+		 o->pktinfo || o->retopts ? ")" : "");
+	if (o->pktinfo && o->retopts)
+		snprintf(what, sizeof(what), "sendmsg (PKTINFO, IP_RETOPTS cmsgs)");
+	for (i = 0; i < o->count; i++) {
+		if (report(what, (int)sendmsg(fd, &m, 0)))
+			return EXIT_REFUSED;
+	}
+	if (o->reply_ms) {
+		long long deadline = now_ms() + (long long)o->reply_ms;
+		ssize_t r;
+
+		for (;;) {
+			int n = wait_fd(fd, POLLIN, deadline);
+
+			if (n <= 0) {
+				printf("recv: timeout\n");
+				return EXIT_REFUSED;
+			}
+			r = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+			if (r >= 0)
+				break;
+			if (errno != EAGAIN && errno != EINTR) {
+				report("recv", -1);
+				return EXIT_REFUSED;
+			}
+		}
+		printf("recv: ok (%zd bytes)\n", r);
+	}
+	return EXIT_DONE;
+}
+
+static int send_tcp(int fd, const struct sockaddr_storage *dst, socklen_t dlen,
+		    const struct send_opts *o, const unsigned char *payload,
+		    size_t plen)
+{
+	socklen_t elen = sizeof(int);
+	long long deadline;
+	int err = 0, n;
+
+	if (connect(fd, (const struct sockaddr *)dst, dlen) < 0) {
+		if (errno != EINPROGRESS)
+			return report("connect", -1) ? EXIT_REFUSED : EXIT_DONE;
+		printf("connect: in progress\n");
+	} else {
+		printf("connect: ok\n");
+	}
+	fflush(stdout);
+	if (!o->reply_ms && !plen)
+		return EXIT_DONE;
+
+	/* Wait for the handshake: --reply demands it, a payload needs it. */
+	deadline = now_ms() + (long long)(o->reply_ms ? o->reply_ms : o->hold_ms);
+	n = wait_fd(fd, POLLOUT, deadline);
+	if (n <= 0) {
+		printf("connect: %s\n", n == 0 ? "timeout" : errname(errno));
+		return o->reply_ms ? EXIT_REFUSED : EXIT_DONE;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0)
+		err = errno;
+	if (err) {
+		printf("connect: %s\n", errname(err));
+		return EXIT_REFUSED;
+	}
+	printf("connect: established\n");
+	if (plen && report("send", (int)send(fd, payload, plen, MSG_NOSIGNAL)))
+		return EXIT_REFUSED;
+	return EXIT_DONE;
+}
+
+static int cmd_send(int argc, char **argv)
+{
+	struct send_opts o = { .count = 1, .hold_ms = 200 };
+	unsigned char payload[512];
+	struct sockaddr_storage dst;
+	unsigned long port;
+	size_t plen = 0;
+	socklen_t dlen;
+	int i, fd, ret;
+
+	for (i = 2; i < argc && !strncmp(argv[i], "--", 2); i++) {
+		const char *a = argv[i];
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (!strcmp(a, "--freebind")) {
+			o.freebind = true;
+			continue;
+		}
+		if (!strcmp(a, "--freebind-compat")) {
+			o.freebind_compat = true;
+			continue;
+		}
+		if (!v)
+			return usage();
+		i++;
+		if (!strcmp(a, "--dev"))
+			o.dev = v;
+		else if (!strcmp(a, "--ip-unicast-if"))
+			o.ucif4 = v;
+		else if (!strcmp(a, "--ipv6-unicast-if"))
+			o.ucif6 = v;
+		else if (!strcmp(a, "--bind"))
+			o.bind = v;
+		else if (!strcmp(a, "--pktinfo"))
+			o.pktinfo = v;
+		else if (!strcmp(a, "--marker"))
+			o.marker = v;
+		else if (!strcmp(a, "--dns"))
+			o.dns = v;
+		else if (!strcmp(a, "--ipopt"))
+			o.ipopt = v;
+		else if (!strcmp(a, "--retopts"))
+			o.retopts = v;
+		else if (!strcmp(a, "--sport") && !parse_ulong(v, 1, 65535, &o.sport))
+			;
+		else if (!strcmp(a, "--count") && !parse_ulong(v, 1, 1000, &o.count))
+			;
+		else if (!strcmp(a, "--reply") && !parse_ulong(v, 1, 60000, &o.reply_ms))
+			;
+		else if (!strcmp(a, "--hold") && !parse_ulong(v, 0, 60000, &o.hold_ms))
+			;
+		else
+			return usage();
+	}
+	if (argc - i != 3)
+		return usage();
+	if (!strcmp(argv[i], "tcp"))
+		o.tcp = true;
+	else if (strcmp(argv[i], "udp"))
+		return usage();
+	if (parse_ulong(argv[i + 2], 1, 65535, &port) < 0 ||
+	    parse_addr(argv[i + 1], (unsigned short)port, &dst, &dlen) < 0)
+		return setup_error("bad destination '%s'", argv[i + 1]);
+	if (o.marker && o.dns)
+		return usage();
+	if (o.marker) {
+		plen = strlen(o.marker);
+		if (plen > sizeof(payload))
+			return setup_error("%s", "marker too long");
+		memcpy(payload, o.marker, plen);
+	} else if (o.dns) {
+		if (build_dns(o.dns, payload, sizeof(payload), &plen) < 0)
+			return setup_error("bad DNS name '%s'", o.dns);
+	} else if (!o.tcp) {
+		plen = 1;
+		payload[0] = 'x';
+	}
+	if (o.tcp && (o.pktinfo || o.retopts || o.count != 1))
+		return setup_error("%s", "--pktinfo, --retopts and --count are UDP only");
+
+	fd = socket(dst.ss_family, (o.tcp ? SOCK_STREAM | SOCK_NONBLOCK : SOCK_DGRAM) |
+				   SOCK_CLOEXEC, 0);
+	if (report("socket", fd))
+		return EXIT_REFUSED;
+	ret = apply_sockopts(fd, dst.ss_family, &o);
+	if (!ret)
+		ret = do_bind(fd, dst.ss_family, &o);
+	if (!ret)
+		ret = o.tcp ? send_tcp(fd, &dst, dlen, &o, payload, plen) :
+			      send_udp(fd, dst.ss_family, &dst, dlen, &o, payload, plen);
+	if (ret != EXIT_USAGE && o.hold_ms)
+		sleep_ms(o.hold_ms);
+	close(fd);
+	return ret;
+}
+
+static int if_addr4(const char *ifname, struct in_addr *addr)
+{
+	struct ifaddrs *ifa, *p;
+	int ret = -1;
+
+	if (getifaddrs(&ifa) < 0)
+		return -1;
+	for (p = ifa; p; p = p->ifa_next) {
+		if (p->ifa_addr && p->ifa_addr->sa_family == AF_INET &&
+		    !strcmp(p->ifa_name, ifname)) {
+			*addr = ((struct sockaddr_in *)p->ifa_addr)->sin_addr;
+			ret = 0;
+			break;
+		}
+	}
+	freeifaddrs(ifa);
+	return ret;
+}
+
+static int cmd_join(int argc, char **argv)
+{
+	struct sockaddr_storage grp, src;
+	unsigned long hold = 200;
+	const char *method, *ifname;
+	bool compat = false, ssm;
+	socklen_t glen, slen;
+	unsigned int idx;
+	int i, fd, ret;
+
+	for (i = 2; i < argc && !strncmp(argv[i], "--", 2); i++) {
+		if (!strcmp(argv[i], "--compat"))
+			compat = true;
+		else if (!strcmp(argv[i], "--hold") && i + 1 < argc &&
+			 !parse_ulong(argv[i + 1], 0, 60000, &hold))
+			i++;
+		else
+			return usage();
+	}
+	if (argc - i < 3 || argc - i > 4)
+		return usage();
+	method = argv[i];
+	ifname = argv[i + 1];
+	ssm = !strcmp(method, "ip-add-source-membership") ||
+	      !strcmp(method, "mcast-join-source-group");
+	if (ssm != (argc - i == 4))
+		return setup_error("%s needs a SOURCE exactly when source-specific", method);
+	if (parse_addr(argv[i + 2], 0, &grp, &glen) < 0)
+		return setup_error("bad group '%s'", argv[i + 2]);
+	if (ssm && (parse_addr(argv[i + 3], 0, &src, &slen) < 0 ||
+		    src.ss_family != grp.ss_family))
+		return setup_error("bad source '%s'", argv[i + 3]);
+	if (ifindex_of(ifname, &idx))
+		return EXIT_USAGE;
+	if (compat && strcmp(method, "ip-add-membership") &&
+	    strcmp(method, "ip-add-source-membership") && strcmp(method, "ipv6-join-group"))
+		return setup_error("--compat does not do %s (its struct differs for 32 bits)", method);
+
+	fd = socket(grp.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (report("socket", fd))
+		return EXIT_REFUSED;
+
+	if (!strcmp(method, "ip-add-membership") && grp.ss_family == AF_INET) {
+		struct ip_mreqn mr = {
+			.imr_multiaddr = ((struct sockaddr_in *)&grp)->sin_addr,
+			.imr_ifindex = (int)idx,
+		};
+
+		ret = do_setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP,
+				    "IP_ADD_MEMBERSHIP", &mr, sizeof(mr), compat);
+	} else if (!strcmp(method, "ip-add-source-membership") && grp.ss_family == AF_INET) {
+		struct ip_mreq_source mr = {
+			.imr_multiaddr = ((struct sockaddr_in *)&grp)->sin_addr,
+			.imr_sourceaddr = ((struct sockaddr_in *)&src)->sin_addr,
+		};
+
+		/* ip_mreq_source names the interface by its address. */
+		if (if_addr4(ifname, &mr.imr_interface)) {
+			close(fd);
+			return setup_error("no IPv4 address on %s", ifname);
+		}
+		ret = do_setsockopt(fd, IPPROTO_IP, IP_ADD_SOURCE_MEMBERSHIP,
+				    "IP_ADD_SOURCE_MEMBERSHIP", &mr, sizeof(mr), compat);
+	} else if (!strcmp(method, "mcast-join-group")) {
+		struct group_req gr = { .gr_interface = idx };
+
+		memcpy(&gr.gr_group, &grp, glen);
+		ret = do_setsockopt(fd, grp.ss_family == AF_INET6 ? IPPROTO_IPV6 : IPPROTO_IP,
+				    MCAST_JOIN_GROUP, "MCAST_JOIN_GROUP", &gr,
+				    sizeof(gr), false);
+	} else if (!strcmp(method, "mcast-join-source-group")) {
+		struct group_source_req gr = { .gsr_interface = idx };
+
+		memcpy(&gr.gsr_group, &grp, glen);
+		memcpy(&gr.gsr_source, &src, slen);
+		ret = do_setsockopt(fd, grp.ss_family == AF_INET6 ? IPPROTO_IPV6 : IPPROTO_IP,
+				    MCAST_JOIN_SOURCE_GROUP, "MCAST_JOIN_SOURCE_GROUP",
+				    &gr, sizeof(gr), false);
+	} else if (!strcmp(method, "ipv6-join-group") && grp.ss_family == AF_INET6) {
+		struct ipv6_mreq mr = {
+			.ipv6mr_multiaddr = ((struct sockaddr_in6 *)&grp)->sin6_addr,
+			.ipv6mr_interface = idx,
+		};
+
+		ret = do_setsockopt(fd, IPPROTO_IPV6, IPV6_JOIN_GROUP,
+				    "IPV6_JOIN_GROUP", &mr, sizeof(mr), compat);
+	} else {
+		close(fd);
+		return setup_error("unknown method '%s' for this group's family", method);
+	}
+	if (ret != EXIT_USAGE && hold)
+		sleep_ms(hold);
+	close(fd);
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	int ret;
+
+	if (argc < 2)
+		return usage();
+	if (!strcmp(argv[1], "send"))
+		ret = cmd_send(argc, argv);
+	else if (!strcmp(argv[1], "join"))
+		ret = cmd_join(argc, argv);
+	else
+		ret = usage();
+	fflush(stdout);
+	return ret;
+}
