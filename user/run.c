@@ -373,8 +373,15 @@ static int setup_cgroup(struct session *s, const struct identity *id)
 			ret = snprintf(s->cg_dir, sizeof(s->cg_dir), "%s", s->cfg->cgroup_path);
 		else
 			ret = snprintf(s->cg_dir, sizeof(s->cg_dir), "%s/%s", mnt, s->cfg->cgroup_path);
-		if (ret < 0 || (size_t)ret >= sizeof(s->cg_dir))
+		if (ret < 0 || (size_t)ret >= sizeof(s->cg_dir)) {
+			char ex[CLI_EXCERPT_SIZE];
+			const char *p = s->cfg->cgroup_path;
+
+			pr_err("--cgroup: the path \"%s\" is %zu characters long under the cgroup2 mount %s; the limit is %d (PATH_MAX)",
+			       cli_excerpt(p, strlen(p), ex, sizeof(ex)), strlen(mnt) + 1 + strlen(p),
+			       mnt, CLI_PATH_MAX);
 			return -ENAMETOOLONG;
+		}
 		break;
 	}
 	if (!s->cg_created && id->uid != 0) {

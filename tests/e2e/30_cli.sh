@@ -136,6 +136,44 @@ expect_refused "no command after --" "" \
 expect_refused "unknown subcommand" "bogus-cmd-$LAB_ID" \
 	"bogus-cmd-$LAB_ID"
 
+lab_section "values too long: exit 125, an ERROR: naming the value (cut down) and the limit"
+# expect_too_long DESC VALUE LIMIT ARGS...: refused as expect_refused says,
+# the message quoting VALUE's head ("first 30 characters...") and LIMIT.
+expect_too_long()
+{
+	local desc=$1 value=$2 limit=$3
+	shift 3
+
+	expect_refused "$desc" "\"${value:0:30}..." "$@"
+	expect_fgrep "$LAB_ERR" "the limit is $limit" "$desc: the error names the limit ($limit)"
+}
+# 5,025 characters, no component over 200 (NAME_MAX is 255).
+LONG=$("$LAB_PY" -c 'print("/" + "/".join(["a" * 200] * 25))')
+expect_too_long "--cgroup with a 5,000-character path" "/sys/fs/cgroup$LONG" "4095 (PATH_MAX)" \
+	run --cgroup "/sys/fs/cgroup$LONG" "${ALLOW[@]}" --user nobody -- touch "$MARKER"
+# Short enough to parse, too long once the cgroup2 mount is put in front.
+REL=$("$LAB_PY" -c 'print("/".join(["a" * 200] * 20) + "/" + "b" * 69)')
+expect_too_long "--cgroup relative, too long under the mount" "$REL" "4095 (PATH_MAX)" \
+	run --cgroup "$REL" "${ALLOW[@]}" --user nobody -- touch "$MARKER"
+expect_fgrep "$LAB_ERR" "is $((${#REL} + 15)) characters long under the cgroup2 mount /sys/fs/cgroup;" \
+	"relative --cgroup: the error counts the mount in"
+expect_too_long "--log-file with a 5,000-character path" "$LAB_WORK$LONG" "4095 (PATH_MAX)" \
+	run --log-file "$LAB_WORK$LONG" "${ALLOW[@]}" --user nobody -- touch "$MARKER"
+expect_too_long "--allow-file with a 5,000-character path" "$LAB_WORK$LONG" "4095 (PATH_MAX)" \
+	run --allow-file "$LAB_WORK$LONG" --user nobody -- touch "$MARKER"
+expect_too_long "--ca-file with a 5,000-character path" "$LAB_WORK$LONG" "4095 (PATH_MAX)" \
+	run --ca-file "$LAB_WORK$LONG" "${ALLOW[@]}" --user nobody -- touch "$MARKER"
+expect_too_long "--github-meta-url of 5,000 characters" "https:/$LONG" "400" \
+	run --github-meta-url "https:/$LONG" "${ALLOW[@]}" --user nobody -- touch "$MARKER"
+expect_too_long "--user with a 5,000-character name" "${LONG//\//u}" "63" \
+	run "${ALLOW[@]}" --user "${LONG//\//u}" -- touch "$MARKER"
+NAME=$("$LAB_PY" -c 'print("c" * 300)')
+rm -f "$MARKER"
+lab_egressd run --log-file "$LAB_WORK/$NAME" "${ALLOW[@]}" --user nobody -- touch "$MARKER"
+expect_rc 125 "--log-file with a 300-character file name: exit 125"
+expect_fgrep "$LAB_ERR" "is 300 characters long; the limit is 255 (NAME_MAX)" \
+	"300-character file name: the error names the limit (255, NAME_MAX)"
+
 lab_section "no cgroup2 mounted (plain ip netns exec)"
 rm -f "$MARKER"
 lab_cgroup_snapshot pre
