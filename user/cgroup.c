@@ -172,6 +172,7 @@ int cgroup_safe_parent(const char *mnt, const char *dir, uid_t uid, const gid_t 
 {
 	size_t mlen = strlen(mnt);
 	char cur[PATH_MAX];
+	struct stat st;
 	const char *p;
 
 	if (strncmp(dir, mnt, mlen) != 0 || (dir[mlen] && dir[mlen] != '/'))
@@ -191,6 +192,11 @@ int cgroup_safe_parent(const char *mnt, const char *dir, uid_t uid, const gid_t 
 			break;
 		if ((size_t)snprintf(next, sizeof(next), "%s/%.*s", cur, (int)n, p + 1) >= sizeof(next))
 			return -ENAMETOOLONG;
+		/* Not "writable" (what procs_writable_by assumes): missing. */
+		if (stat(next, &st) && errno == ENOENT) {
+			snprintf(bad, badlen, "%s", next);
+			return -ENOENT;
+		}
 		if (procs_writable_by(next, uid, groups, ngroups)) {
 			snprintf(bad, badlen, "%s", next);
 			break;

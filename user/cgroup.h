@@ -37,7 +37,8 @@ int cgroup_self_dir(char *mnt, size_t mntlen, char *dir, size_t dirlen);
  * From the mount root down to dir, find the deepest cgroup such that no
  * cgroup.procs on the path to it is writable by uid/groups: out.  The first
  * writable one, if any, goes to bad ("" if none).  -EPERM when even the
- * mount root is writable.  Mode bits only; ACLs are not read.
+ * mount root is writable; -ENOENT, with its path in bad, when a cgroup on
+ * the way does not exist.  Mode bits only; ACLs are not read.
  */
 int cgroup_safe_parent(const char *mnt, const char *dir, uid_t uid, const gid_t *groups, int ngroups,
 		       char *out, size_t len, char *bad, size_t badlen);

@@ -391,6 +391,10 @@ static int setup_cgroup(struct session *s, const struct identity *id)
 			pr_err("--cgroup %s is not under the cgroup2 mount %s", s->cg_dir, mnt);
 			return ret;
 		}
+		if (ret == -ENOENT) {
+			pr_err("cannot open cgroup %s: %s", bad, strerror(-ret));
+			return ret;
+		}
 		if (ret || bad[0]) {
 			pr_err("--cgroup %s: %s/cgroup.procs is writable by uid %u, so the command could move itself out of the filter; use a cgroup it cannot write, or another --user",
 			       s->cfg->cgroup_mode == CGROUP_MODE_SELF ? "self" : s->cg_dir,
