@@ -66,7 +66,8 @@ void cli_usage_run(void)
 	       "Entries: 198.51.100.7  198.51.100.0/24  198.51.100.7:443  2001:db8::/32\n"
 	       "         [2001:db8::1]:443  example.com  example.com:443\n"
 	       "\n"
-	       "Exit status: COMMAND's; 125 if egressd fails, 126 if COMMAND cannot run, 127 if not found.\n");
+	       "Exit status: COMMAND's; 125 if egressd fails, 126 if COMMAND cannot run, 127 if not found;\n"
+	       "125 also when COMMAND exits 0 but deny events could not be written to --log-file.\n");
 }
 
 const char *cli_excerpt(const char *s, size_t len, char *buf, size_t size)

@@ -549,8 +549,12 @@ launch:
 		status = ret;
 	}
 	/* Rate-limited reports, and in audit mode the summary. */
-	if (s.events)
+	if (s.events) {
 		events_summary(s.events);
+		/* Deny events lost from --log-file fail a run that succeeded. */
+		if (events_check_written(s.events) && status == 0)
+			status = EXIT_EGRESSD_FAILURE;
+	}
 	if (cfg.stats && s.skel)
 		stats_print(s.skel, rules, nrules);
 
