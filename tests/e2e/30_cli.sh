@@ -15,6 +15,26 @@ lab_start_servers
 MARKER=$LAB_WORK/marker
 ALLOW=(--allow-domains 198.51.100.10)
 
+# expect_no_leaked_cgroups SNAPSHOT DESC: no egressd-PID cgroup appeared
+# since SNAPSHOT whose egressd is gone.  (Only those: other tests may be
+# running egressd, and making cgroups, at the same time.)
+expect_no_leaked_cgroups()
+{
+	local d pid leaked=
+
+	for d in $(lab_new_cgroups "$LAB_DIR/cgroups.$1"); do
+		pid=$(basename "$d" | sed -n 's/^egressd-\([0-9][0-9]*\)$/\1/p')
+		[ -n "$pid" ] || continue
+		[ -d "/proc/$pid" ] && continue
+		[ -d "$d" ] && leaked+="$d "
+	done
+	if [ -z "$leaked" ]; then
+		lab_ok "$2"
+	else
+		lab_fail "$2" "cgroup dirs left behind: $leaked"
+	fi
+}
+
 # expect_not_run DESC SNAPSHOT: the command did not run, no cgroup remains.
 expect_not_run()
 {
@@ -23,7 +43,7 @@ expect_not_run()
 	else
 		lab_ok "$1: the command did not run"
 	fi
-	expect_no_new_cgroups "$2" "$1: no cgroup left behind"
+	expect_no_leaked_cgroups "$2" "$1: no cgroup left behind"
 }
 
 # expect_refused DESC VALUE ARGS...: egressd ARGS exits 125 with an ERROR:
