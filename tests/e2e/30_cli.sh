@@ -98,6 +98,31 @@ expect_rc 126 "non-executable file -> 126"
 expect_fgrep "$LAB_ERR" "$LAB_WORK/notexec" "the cannot-execute error names the file"
 expect_not_run "non-executable file" pre
 
+lab_section "binaries with file capabilities: +ep refused (EPERM, 126), +p runs without them"
+# The command's bounding set is empty; the kernel refuses to exec a file
+# whose capabilities are marked effective unless it can grant them all
+# (security/commoncap.c, "insufficient to execute correctly").  Debian's
+# ping is installed with cap_net_raw+ep.
+command -v setcap >/dev/null 2>&1 || lab_skip "setcap (libcap2-bin) is needed"
+install -m 0755 "$LAB_PROBE" "$LAB_WORK/probe-ep"
+install -m 0755 "$LAB_PROBE" "$LAB_WORK/probe-p"
+setcap cap_net_raw+ep "$LAB_WORK/probe-ep" && setcap cap_net_raw+p "$LAB_WORK/probe-p" ||
+	lab_die "setcap on $LAB_WORK failed (no security xattrs there?)"
+# Control: as nobody without egressd it runs, and gains the capability.
+lab_run_in client setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups -- \
+	"$LAB_WORK/probe-ep" caps
+if [ "$LAB_RC" -eq 1 ] && grep -q '^CapEff:.*2000$' "$LAB_OUT"; then
+	lab_ok "control: without egressd the +ep file runs with cap_net_raw"
+else
+	lab_fail "control: without egressd the +ep file runs with cap_net_raw" "rc=$LAB_RC"
+fi
+lab_egressd run "${ALLOW[@]}" --user nobody -- "$LAB_WORK/probe-ep" caps
+expect_rc 126 "under egressd the cap_net_raw+ep file cannot be executed (126)"
+expect_fgrep "$LAB_ERR" "ERROR: cannot execute $LAB_WORK/probe-ep: Operation not permitted" \
+	"the error names the file and EPERM"
+lab_egressd run "${ALLOW[@]}" --user nobody -- "$LAB_WORK/probe-p" caps
+expect_rc 0 "the cap_net_raw+p file runs, with every capability set empty"
+
 lab_section "the command runs as the requested user"
 lab_egressd run "${ALLOW[@]}" --user nobody -- id -u
 expect_grep "$LAB_OUT" "^$(id -u nobody)\$" "--user nobody: uid $(id -u nobody)"
