@@ -275,19 +275,19 @@ static int write_all(int fd, const char *buf, size_t len)
 	return 0;
 }
 
-/*
- * One whole line in one write(), so reports never interleave mid-line.  A
- * --log-file that refuses it (full disk, quota, I/O error) must not make
- * the report vanish: it goes to stderr instead, and the failure is counted
- * for events_check_written() at exit.  Writing to stderr itself has no
- * fallback left, and is not counted.
- */
 static void count_lost(struct events *ev, int err)
 {
 	if (!ev->write_failures++)
 		ev->write_errno = err;
 }
 
+/*
+ * A whole line per write(), so reports never interleave mid-line.  A
+ * --log-file that refuses one (full disk, quota, I/O error) must not make
+ * the report vanish: it goes to stderr instead, and the failure is counted
+ * for events_check_written() at exit.  Writing to stderr itself has no
+ * fallback left, and is not counted.
+ */
 static void emit(struct events *ev, const char *line, size_t len)
 {
 	int err = write_all(ev->out_fd, line, len);
