@@ -367,6 +367,9 @@ int cgroup_kill_all(const char *dir, int timeout_ms)
 		pop = cgroup_populated(dir);
 		if (n == 0 && pop <= 0)
 			return 0;
+		/* A walk error may be a child cgroup removed under it: retry, unless dir is gone. */
+		if (n < 0 && access(dir, F_OK))
+			return n;
 		if (waited >= timeout_ms)
 			return n < 0 ? n : -ETIMEDOUT;
 		nanosleep(&ts, NULL);
