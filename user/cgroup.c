@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
+/* cgroup v2: find the mount, place and make the child, empty and remove it. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -172,6 +173,7 @@ int cgroup_safe_parent(const char *mnt, const char *dir, uid_t uid, const gid_t 
 {
 	size_t mlen = strlen(mnt);
 	char cur[PATH_MAX];
+	struct stat st;
 	const char *p;
 
 	if (strncmp(dir, mnt, mlen) != 0 || (dir[mlen] && dir[mlen] != '/'))
@@ -191,6 +193,11 @@ int cgroup_safe_parent(const char *mnt, const char *dir, uid_t uid, const gid_t 
 			break;
 		if ((size_t)snprintf(next, sizeof(next), "%s/%.*s", cur, (int)n, p + 1) >= sizeof(next))
 			return -ENAMETOOLONG;
+		/* Not "writable" (what procs_writable_by assumes): missing. */
+		if (stat(next, &st) && errno == ENOENT) {
+			snprintf(bad, badlen, "%s", next);
+			return -ENOENT;
+		}
 		if (procs_writable_by(next, uid, groups, ngroups)) {
 			snprintf(bad, badlen, "%s", next);
 			break;
@@ -260,16 +267,17 @@ static int for_each_proc(const char *dir, pid_t except, void (*fn)(pid_t))
 }
 
 /*
- * Processes in dir and every cgroup below it: a workload that could make
- * a child cgroup (a delegated --cgroup PATH) must not hide there.
+ * Calls fn(pid) for each process in dir and every cgroup below it (a
+ * --user root workload, or a delegated --cgroup PATH, can make child
+ * cgroups, and nothing may hide there); returns how many, or -errno.
  */
-int cgroup_count_procs(const char *dir, pid_t except)
+static int for_each_proc_tree(const char *dir, pid_t except, void (*fn)(pid_t))
 {
 	struct dirent *de;
 	int n, sub;
 	DIR *d;
 
-	n = for_each_proc(dir, except, NULL);
+	n = for_each_proc(dir, except, fn);
 	if (n < 0)
 		return n;
 	d = opendir(dir);
@@ -284,7 +292,7 @@ int cgroup_count_procs(const char *dir, pid_t except)
 			n = -ENAMETOOLONG;
 			break;
 		}
-		sub = cgroup_count_procs(path, except);
+		sub = for_each_proc_tree(path, except, fn);
 		if (sub < 0) {
 			n = sub;
 			break;
@@ -295,24 +303,75 @@ int cgroup_count_procs(const char *dir, pid_t except)
 	return n;
 }
 
+int cgroup_count_procs(const char *dir, pid_t except)
+{
+	return for_each_proc_tree(dir, except, NULL);
+}
+
 static void kill_one(pid_t pid)
 {
 	kill(pid, SIGKILL);
 }
 
+int cgroup_kill_tree(const char *dir)
+{
+	return for_each_proc_tree(dir, 0, kill_one);
+}
+
+int cgroup_populated(const char *dir)
+{
+	char path[PATH_MAX], *line = NULL;
+	size_t cap = 0;
+	int ret = -ENOENT;
+	FILE *f;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/cgroup.events", dir) >= sizeof(path))
+		return -ENAMETOOLONG;
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (getline(&line, &cap, f) > 0) {
+		if (strncmp(line, "populated ", 10) == 0) {
+			ret = line[10] != '0';
+			break;
+		}
+	}
+	free(line);
+	fclose(f);
+	return ret;
+}
+
 int cgroup_kill_all(const char *dir, int timeout_ms)
 {
 	struct timespec ts = { 0, 5 * 1000 * 1000 };
-	bool have_kill = file_write_text(dir, "cgroup.kill", "1") == 0;
-	int waited = 0, n;
+	int waited = 0, n, pop;
 
 	for (;;) {
-		/* Without cgroup.kill, a fork racing the sweep needs another pass. */
-		n = for_each_proc(dir, 0, have_kill ? NULL : kill_one);
-		if (n <= 0)
+		/*
+		 * cgroup.kill (5.14+) kills the whole subtree at once, forks
+		 * racing it included.  Without it, sweep every cgroup.procs
+		 * below dir; a fork, or a move between child cgroups, that
+		 * races a sweep is caught by the next pass.  Both are
+		 * repeated on every pass: nothing may be missed.
+		 */
+		if (file_write_text(dir, "cgroup.kill", "1"))
+			cgroup_kill_tree(dir);
+		/*
+		 * Empty means empty everywhere below: no process in any
+		 * cgroup.procs of the subtree, and the kernel's "populated"
+		 * for the subtree is 0, which a process moving between child
+		 * cgroups cannot dodge the way it could dodge a walk.
+		 * (Zombies count for neither.)
+		 */
+		n = cgroup_count_procs(dir, 0);
+		pop = cgroup_populated(dir);
+		if (n == 0 && pop <= 0)
+			return 0;
+		/* A walk error may be a child cgroup removed under it: retry, unless dir is gone. */
+		if (n < 0 && access(dir, F_OK))
 			return n;
 		if (waited >= timeout_ms)
-			return -ETIMEDOUT;
+			return n < 0 ? n : -ETIMEDOUT;
 		nanosleep(&ts, NULL);
 		waited += 5;
 	}
@@ -320,7 +379,30 @@ int cgroup_kill_all(const char *dir, int timeout_ms)
 
 int cgroup_remove(const char *dir)
 {
-	return rmdir(dir) ? -errno : 0;
+	struct dirent *de;
+	int ret = 0;
+	DIR *d;
+
+	/* Children first: rmdir of a cgroup that has any fails with EBUSY. */
+	d = opendir(dir);
+	if (!d)
+		return -errno;
+	while ((de = readdir(d)) && !ret) {
+		char path[PATH_MAX];
+
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >= sizeof(path))
+			ret = -ENAMETOOLONG;
+		else
+			ret = cgroup_remove(path);
+	}
+	closedir(d);
+	if (!ret && rmdir(dir))
+		ret = -errno;
+	if (ret)
+		errno = -ret;
+	return ret;
 }
 
 void cgroup_reap_stale(const char *parent)
@@ -349,7 +431,7 @@ void cgroup_reap_stale(const char *parent)
 			continue;
 		if (cgroup_count_procs(path, 0) != 0)
 			continue;
-		if (rmdir(path) == 0)
+		if (cgroup_remove(path) == 0)
 			pr_debug("removed stale cgroup %s", path);
 	}
 	closedir(d);

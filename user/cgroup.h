@@ -37,7 +37,8 @@ int cgroup_self_dir(char *mnt, size_t mntlen, char *dir, size_t dirlen);
  * From the mount root down to dir, find the deepest cgroup such that no
  * cgroup.procs on the path to it is writable by uid/groups: out.  The first
  * writable one, if any, goes to bad ("" if none).  -EPERM when even the
- * mount root is writable.  Mode bits only; ACLs are not read.
+ * mount root is writable; -ENOENT, with its path in bad, when a cgroup on
+ * the way does not exist.  Mode bits only; ACLs are not read.
  */
 int cgroup_safe_parent(const char *mnt, const char *dir, uid_t uid, const gid_t *groups, int ngroups,
 		       char *out, size_t len, char *bad, size_t badlen);
@@ -52,12 +53,31 @@ int cgroup_enter(const char *dir, pid_t pid);
 int cgroup_count_procs(const char *dir, pid_t except);
 
 /*
- * SIGKILL everything in dir (cgroup.kill, or a cgroup.procs sweep on
- * kernels before 5.14) and wait up to timeout_ms until it is empty.
+ * SIGKILL every process listed in the cgroup.procs of dir and of every
+ * cgroup below it (the sweep for kernels without cgroup.kill); how many,
+ * or -errno.
+ */
+int cgroup_kill_tree(const char *dir);
+
+/*
+ * The "populated" field of dir/cgroup.events: 1 while a live process is
+ * in dir or any cgroup below it, else 0; -errno when it cannot be read.
+ */
+int cgroup_populated(const char *dir);
+
+/*
+ * SIGKILL everything in dir and below (cgroup.kill, or a cgroup.procs
+ * sweep of the subtree on kernels before 5.14) and wait up to timeout_ms
+ * until the whole subtree is empty.  0, or -ETIMEDOUT / -errno: then
+ * something may still run, and the filter must stay.
  */
 int cgroup_kill_all(const char *dir, int timeout_ms);
 
-/* rmdir, which also releases every program attached to it. */
+/*
+ * rmdir dir and every cgroup below it, deepest first; removing dir
+ * releases every program attached to it.  0, or -errno (errno is set too,
+ * for callers that print it).  Empty the subtree first (cgroup_kill_all).
+ */
 int cgroup_remove(const char *dir);
 
 /*

@@ -1,11 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0-only
+/* "egressd run" options: parsed and checked here, acted on by user/run. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
+#include "identity.h"
 #include "log.h"
+
+/* The --user name is kept in struct identity. */
+#define USER_NAME_MAX (sizeof(((struct identity *)0)->name) - 1)
 
 enum {
 	OPT_RESOLVER = 256,
@@ -61,7 +66,63 @@ void cli_usage_run(void)
 	       "Entries: 198.51.100.7  198.51.100.0/24  198.51.100.7:443  2001:db8::/32\n"
 	       "         [2001:db8::1]:443  example.com  example.com:443\n"
 	       "\n"
-	       "Exit status: COMMAND's; 125 if egressd fails, 126 if COMMAND cannot run, 127 if not found.\n");
+	       "Exit status: COMMAND's; 125 if egressd fails, 126 if COMMAND cannot run, 127 if not found;\n"
+	       "125 also when COMMAND exits 0 but deny events could not be written to --log-file.\n");
+}
+
+const char *cli_excerpt(const char *s, size_t len, char *buf, size_t size)
+{
+	size_t keep;
+
+	if (len < size || size < 8) {
+		snprintf(buf, size, "%.*s", (int)len, s);
+		return buf;
+	}
+	keep = (size - 4) / 2; /* "..." and the NUL */
+	snprintf(buf, size, "%.*s...%.*s", (int)keep, s, (int)keep, s + len - keep);
+	return buf;
+}
+
+/*
+ * Refuse a value that cannot work before anything uses it: a path the
+ * kernel would reject (ENAMETOOLONG), or a value longer than the buffer it
+ * lands in.  Found later, such a value failed with no message at all
+ * (--cgroup) or with one cut off before the reason.
+ */
+static int check_len(const char *opt, const char *what, const char *val, size_t max,
+		     const char *limit)
+{
+	char ex[CLI_EXCERPT_SIZE];
+	size_t len = strlen(val);
+
+	if (len <= max)
+		return 0;
+	pr_err("%s: %s \"%s\" is %zu characters long; the limit is %zu%s", opt, what,
+	       cli_excerpt(val, len, ex, sizeof(ex)), len, max, limit);
+	return -ENAMETOOLONG;
+}
+
+static int check_path(const char *opt, const char *path)
+{
+	char ex[CLI_EXCERPT_SIZE];
+	const char *p = path;
+	int ret;
+
+	ret = check_len(opt, "the path", path, CLI_PATH_MAX, " (PATH_MAX)");
+	if (ret)
+		return ret;
+	while (*p) {
+		size_t n = strcspn(p, "/");
+
+		if (n > NAME_MAX) {
+			pr_err("%s: the path component \"%s\" is %zu characters long; the limit is %d (NAME_MAX)",
+			       opt, cli_excerpt(p, n, ex, sizeof(ex)), n, NAME_MAX);
+			return -ENAMETOOLONG;
+		}
+		p += n;
+		p += strspn(p, "/");
+	}
+	return 0;
 }
 
 static int add_resolver(struct run_config *c, const char *arg)
@@ -102,6 +163,8 @@ int cli_parse_run(int argc, char **argv, struct run_config *c)
 			break;
 		case 'f':
 			c->isolation = true;
+			if (check_path("--allow-file", optarg))
+				return -ENAMETOOLONG;
 			if (policy_add_file(&c->policy, optarg, err, sizeof(err))) {
 				pr_err("--allow-file: %s", err);
 				return -EINVAL;
@@ -116,6 +179,8 @@ int cli_parse_run(int argc, char **argv, struct run_config *c)
 				pr_err("--user: empty user name");
 				return -EINVAL;
 			}
+			if (check_len("--user", "the user name", optarg, USER_NAME_MAX, ""))
+				return -ENAMETOOLONG;
 			c->user = optarg;
 			break;
 		case 'c':
@@ -126,6 +191,8 @@ int cli_parse_run(int argc, char **argv, struct run_config *c)
 			if (strcmp(optarg, "self") == 0) {
 				c->cgroup_mode = CGROUP_MODE_SELF;
 			} else {
+				if (check_path("--cgroup", optarg))
+					return -ENAMETOOLONG;
 				c->cgroup_mode = CGROUP_MODE_PATH;
 				c->cgroup_path = optarg;
 			}
@@ -142,7 +209,10 @@ int cli_parse_run(int argc, char **argv, struct run_config *c)
 			} else if (strcmp(optarg, "json") == 0) {
 				c->log_format = LOG_FORMAT_JSON;
 			} else {
-				pr_err("--log-format: unknown format \"%s\" (use text or json)", optarg);
+				char ex[CLI_EXCERPT_SIZE];
+
+				pr_err("--log-format: unknown format \"%s\" (use text or json)",
+				       cli_excerpt(optarg, strlen(optarg), ex, sizeof(ex)));
 				return -EINVAL;
 			}
 			break;
@@ -151,9 +221,13 @@ int cli_parse_run(int argc, char **argv, struct run_config *c)
 				pr_err("--log-file: empty file name");
 				return -EINVAL;
 			}
+			if (check_path("--log-file", optarg))
+				return -ENAMETOOLONG;
 			c->log_file = optarg;
 			break;
 		case OPT_GITHUB_META_URL:
+			if (check_len("--github-meta-url", "the URL", optarg, CLI_URL_MAX, ""))
+				return -ENAMETOOLONG;
 			if (strncmp(optarg, "https://", 8) != 0) {
 				pr_err("--github-meta-url: \"%s\" is not an https:// URL", optarg);
 				return -EINVAL;
@@ -161,6 +235,12 @@ int cli_parse_run(int argc, char **argv, struct run_config *c)
 			c->github_meta_url = optarg;
 			break;
 		case OPT_CA_FILE:
+			if (!*optarg) {
+				pr_err("--ca-file: empty file name");
+				return -EINVAL;
+			}
+			if (check_path("--ca-file", optarg))
+				return -ENAMETOOLONG;
 			c->ca_file = optarg;
 			break;
 		case 'v':

@@ -3,6 +3,7 @@
 #ifndef EGRESSD_CLI_H
 #define EGRESSD_CLI_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -37,9 +38,29 @@ struct run_config {
 	char **argv; /* the command, NULL-terminated */
 };
 
-/* Prints "ERROR: ..." naming the bad value; -EINVAL.  1 for --help. */
+/* Longest file path an option takes: PATH_MAX counts the final NUL. */
+#define CLI_PATH_MAX (PATH_MAX - 1)
+/*
+ * Longest --github-meta-url: a 253-character host name and a path fit,
+ * and every message quoting the URL stays whole.
+ */
+#define CLI_URL_MAX 400
+/* Room cli_excerpt() needs: 30 characters, "...", 30 characters, NUL. */
+#define CLI_EXCERPT_SIZE 64
+
+/*
+ * Prints "ERROR: ..." naming the bad value; -EINVAL, or -ENAMETOOLONG for
+ * a value longer than its limit (the message names both).  1 for --help.
+ */
 int cli_parse_run(int argc, char **argv, struct run_config *c);
 void cli_free(struct run_config *c);
 void cli_usage_run(void);
+
+/*
+ * The first len characters of s, for a message: whole when they fit in
+ * buf, else head and tail around "..." so that a 5,000-character value
+ * cannot crowd the reason out of the line.  Returns buf.  Pure.
+ */
+const char *cli_excerpt(const char *s, size_t len, char *buf, size_t size);
 
 #endif

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
+/* Deny and audit event reports: formatting, collapsing, writing, summary. */
 #include <errno.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -45,8 +46,10 @@ struct name_ent {
 
 struct events {
 	struct events_config cfg;
-	FILE *out;
-	bool own_out;
+	int out_fd; /* the --log-file, or STDERR_FILENO */
+	uint64_t write_failures; /* reports the --log-file did not take */
+	int write_errno;	 /* why, the first time */
+	bool warned;
 	struct dest_stat *dests;
 	size_t ndests, capdests;
 	uint32_t *index; /* dests[i] stored as i + 1; 0 is empty */
@@ -141,6 +144,7 @@ struct events *events_new(const struct events_config *c, const struct rule *rule
 	if (!ev)
 		return NULL;
 	ev->cfg = *c;
+	ev->out_fd = STDERR_FILENO;
 	ev->tokens = BUCKET_BURST;
 	ev->index = calloc(EVENTS_INDEX_SIZE, sizeof(*ev->index));
 	if (!ev->index) {
@@ -152,22 +156,16 @@ struct events *events_new(const struct events_config *c, const struct rule *rule
 		/* egressd is root: never follow a symlink planted in a shared directory. */
 		int fd = open(c->log_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 
-		ev->out = fd >= 0 ? fdopen(fd, "a") : NULL;
-		if (!ev->out) {
+		if (fd < 0) {
 			int err = errno;
 
-			if (fd >= 0)
-				close(fd);
 			pr_err("--log-file: cannot open %s: %s", c->log_file, strerror(err));
 			free(ev->index);
 			free(ev);
 			errno = err;
 			return NULL;
 		}
-		setvbuf(ev->out, NULL, _IOLBF, 0);
-		ev->own_out = true;
-	} else {
-		ev->out = stderr;
+		ev->out_fd = fd;
 	}
 
 	for (size_t i = 0; i < nanswers; i++)
@@ -207,8 +205,8 @@ void events_free(struct events *ev)
 {
 	if (!ev)
 		return;
-	if (ev->own_out && ev->out)
-		fclose(ev->out);
+	if (ev->out_fd != STDERR_FILENO)
+		close(ev->out_fd);
 	free(ev->dests);
 	free(ev->index);
 	free(ev->names);
@@ -314,42 +312,84 @@ static const char *hook_note(const struct egress_event *e)
 	return "";
 }
 
-static void print_event(struct events *ev, struct dest_stat *d, const struct egress_event *e,
+static int write_all(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -EIO;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static void count_lost(struct events *ev, int err)
+{
+	if (!ev->write_failures++)
+		ev->write_errno = err;
+}
+
+/*
+ * A whole line per write(), so reports never interleave mid-line.  A
+ * --log-file that refuses one (full disk, quota, I/O error) must not make
+ * the report vanish: it goes to stderr instead, and the failure is counted
+ * for events_check_written() at exit.  Writing to stderr itself has no
+ * fallback left, and is not counted.
+ */
+static void emit(struct events *ev, const char *line, size_t len)
+{
+	int err = write_all(ev->out_fd, line, len);
+
+	if (!err || ev->out_fd == STDERR_FILENO)
+		return;
+	if (!ev->warned)
+		pr_warn("cannot write deny events to %s: %s; writing them to stderr instead",
+			ev->cfg.log_file, strerror(-err));
+	ev->warned = true;
+	count_lost(ev, -err);
+	write_all(STDERR_FILENO, line, len);
+}
+
+static void format_json(FILE *out, const struct dest_stat *d, const struct egress_event *e,
 			bool final)
 {
-	char dst[ADDR_STRLEN + 32], a[ADDR_STRLEN];
-	const char *verb = (e->flags & EGRESS_EVENT_AUDIT) ? "audit: would block" : "blocked";
+	const char *p = proto_str(e->proto);
+	char a[ADDR_STRLEN];
 	struct addr ad;
 
-	if (ev->cfg.format == LOG_FORMAT_JSON) {
-		const char *p = proto_str(e->proto);
+	event_addr(e, &ad);
+	fprintf(out, "{\"event\":\"%s\",\"hook\":\"%s\",\"pid\":%u,\"comm\":",
+		(e->flags & EGRESS_EVENT_AUDIT) ? "audit" : "deny", events_hook_str(e->hook), e->pid);
+	json_str(out, e->comm, sizeof(e->comm));
+	fprintf(out, ",\"uid\":%u,\"proto\":", e->uid);
+	if (p)
+		fprintf(out, "\"%s\"", p);
+	else
+		fprintf(out, "%u", e->proto);
+	fprintf(out, ",\"family\":%u,\"daddr\":\"%s\",\"dport\":%u,\"name\":", e->family == 4 ? 4 : 6,
+		addr_format(&ad, a, sizeof(a)), e->dport);
+	if (d->name)
+		json_str(out, d->name, NAME_MAX_LEN);
+	else
+		fputs("null", out);
+	if (e->hook == EGRESS_HOOK_SETSOCKOPT)
+		fprintf(out, ",\"option\":\"%s\"", sockopt_str(e->proto, e->dport));
+	fprintf(out, ",\"reason\":\"%s\",\"count\":%llu%s}\n", events_reason_str(e->reason),
+		(unsigned long long)d->count, final ? ",\"final\":true" : "");
+}
 
-		event_addr(e, &ad);
-		fprintf(ev->out, "{\"event\":\"%s\",\"hook\":\"%s\",\"pid\":%u,\"comm\":",
-			(e->flags & EGRESS_EVENT_AUDIT) ? "audit" : "deny", events_hook_str(e->hook),
-			e->pid);
-		json_str(ev->out, e->comm, sizeof(e->comm));
-		fprintf(ev->out, ",\"uid\":%u,\"proto\":", e->uid);
-		if (p)
-			fprintf(ev->out, "\"%s\"", p);
-		else
-			fprintf(ev->out, "%u", e->proto);
-		fprintf(ev->out, ",\"family\":%u,\"daddr\":\"%s\",\"dport\":%u,\"name\":", e->family == 4 ? 4 : 6,
-			addr_format(&ad, a, sizeof(a)), e->dport);
-		if (d->name)
-			json_str(ev->out, d->name, NAME_MAX_LEN);
-		else
-			fputs("null", ev->out);
-		if (e->hook == EGRESS_HOOK_SETSOCKOPT)
-			fprintf(ev->out, ",\"option\":\"%s\"", sockopt_str(e->proto, e->dport));
-		fprintf(ev->out, ",\"reason\":\"%s\",\"count\":%llu%s}\n", events_reason_str(e->reason),
-			(unsigned long long)d->count, final ? ",\"final\":true" : "");
-		d->reported = d->count;
-		fflush(ev->out);
-		return;
-	}
-
+static void format_text(FILE *out, const struct dest_stat *d, const struct egress_event *e,
+			bool final)
+{
+	const char *verb = (e->flags & EGRESS_EVENT_AUDIT) ? "audit: would block" : "blocked";
 	char who[64], name[NAME_MAX_LEN + 8] = "", times[48] = "", comm[EGRESS_COMM_LEN + 1];
+	char dst[ADDR_STRLEN + 32];
 
 	/*
 	 * comm is whatever the process set with PR_SET_NAME: a newline in it
@@ -373,12 +413,35 @@ static void print_event(struct events *ev, struct dest_stat *d, const struct egr
 	if (d->count > 1)
 		snprintf(times, sizeof(times), final ? " [%llu times in total]" : " [%llu times so far]",
 			 (unsigned long long)d->count);
-	d->reported = d->count;
-	fprintf(ev->out, "egressd: %s %s %s%s%s: %s%s%s\n", verb, who,
+	/* A refused socket option has no destination to point at. */
+	fprintf(out, "egressd: %s %s %s%s%s: %s%s%s\n", verb, who,
 		e->hook == EGRESS_HOOK_SETSOCKOPT ? "" : "-> ", dest_text(e, dst, sizeof(dst)), name,
 		events_reason_str(e->reason), e->hook == EGRESS_HOOK_SETSOCKOPT ? "" : hook_note(e),
 		times);
-	fflush(ev->out);
+}
+
+static void print_event(struct events *ev, struct dest_stat *d, const struct egress_event *e,
+			bool final)
+{
+	char *line = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&line, &len);
+
+	d->reported = d->count;
+	/* Out of memory, the report is lost: counted like a refused write. */
+	if (!out) {
+		count_lost(ev, errno);
+		return;
+	}
+	if (ev->cfg.format == LOG_FORMAT_JSON)
+		format_json(out, d, e, final);
+	else
+		format_text(out, d, e, final);
+	if (fclose(out))
+		count_lost(ev, ENOMEM);
+	else
+		emit(ev, line, len);
+	free(line);
 }
 
 static bool same_dest(const struct egress_event *a, const struct egress_event *b)
@@ -593,4 +656,15 @@ void events_summary(struct events *ev)
 	if (dns)
 		pr_info("audit: DNS went to a server that is not a resolver; add it with --resolver ADDR if intended");
 	free(entries);
+}
+
+int events_check_written(const struct events *ev)
+{
+	if (!ev || !ev->write_failures)
+		return 0;
+	pr_err("%llu deny event%s could not be written to %s: %s%s",
+	       (unsigned long long)ev->write_failures, ev->write_failures == 1 ? "" : "s",
+	       ev->cfg.log_file ? ev->cfg.log_file : "stderr", strerror(ev->write_errno),
+	       ev->cfg.log_file ? " (they went to stderr instead)" : "");
+	return ev->write_errno > 0 ? -ev->write_errno : -EIO;
 }

@@ -39,6 +39,13 @@ void events_record(struct events *ev, const struct egress_event *e, uint64_t now
 /* At exit: flush collapsed repeats; in audit mode, print the summary. */
 void events_summary(struct events *ev);
 
+/*
+ * At exit, after events_summary(): were all reports written?  0, or, when
+ * some could not be written to the --log-file (each then went to stderr),
+ * an ERROR: line with how many and why, and -errno of the first failure.
+ */
+int events_check_written(const struct events *ev);
+
 /* Human text for a reason ("not in allowlist", ...). */
 const char *events_reason_str(unsigned int reason);
 const char *events_hook_str(unsigned int hook);

@@ -391,8 +391,15 @@ static int setup_cgroup(struct session *s, const struct identity *id)
 			ret = snprintf(s->cg_dir, sizeof(s->cg_dir), "%s", s->cfg->cgroup_path);
 		else
 			ret = snprintf(s->cg_dir, sizeof(s->cg_dir), "%s/%s", mnt, s->cfg->cgroup_path);
-		if (ret < 0 || (size_t)ret >= sizeof(s->cg_dir))
+		if (ret < 0 || (size_t)ret >= sizeof(s->cg_dir)) {
+			char ex[CLI_EXCERPT_SIZE];
+			const char *p = s->cfg->cgroup_path;
+
+			pr_err("--cgroup: the path \"%s\" is %zu characters long under the cgroup2 mount %s; the limit is %d (PATH_MAX)",
+			       cli_excerpt(p, strlen(p), ex, sizeof(ex)), strlen(mnt) + 1 + strlen(p),
+			       mnt, CLI_PATH_MAX);
 			return -ENAMETOOLONG;
+		}
 		break;
 	}
 	if (!s->cg_created && id->uid != 0) {
@@ -400,6 +407,10 @@ static int setup_cgroup(struct session *s, const struct identity *id)
 					 bad, sizeof(bad));
 		if (ret == -EINVAL) {
 			pr_err("--cgroup %s is not under the cgroup2 mount %s", s->cg_dir, mnt);
+			return ret;
+		}
+		if (ret == -ENOENT) {
+			pr_err("cannot open cgroup %s: %s", bad, strerror(-ret));
 			return ret;
 		}
 		if (ret || bad[0]) {
@@ -588,8 +599,12 @@ launch:
 		status = ret;
 	}
 	/* Rate-limited reports, and in audit mode the summary. */
-	if (s.events)
+	if (s.events) {
 		events_summary(s.events);
+		/* Deny events lost from --log-file fail a run that succeeded. */
+		if (events_check_written(s.events) && status == 0)
+			status = EXIT_EGRESSD_FAILURE;
+	}
 	if (cfg.stats && s.skel)
 		stats_print(s.skel, rules, nrules);
 

@@ -15,6 +15,26 @@ lab_start_servers
 MARKER=$LAB_WORK/marker
 ALLOW=(--allow-domains 198.51.100.10)
 
+# expect_no_leaked_cgroups SNAPSHOT DESC: no egressd-PID cgroup appeared
+# since SNAPSHOT whose egressd is gone.  (Only those: other tests may be
+# running egressd, and making cgroups, at the same time.)
+expect_no_leaked_cgroups()
+{
+	local d pid leaked=
+
+	for d in $(lab_new_cgroups "$LAB_DIR/cgroups.$1"); do
+		pid=$(basename "$d" | sed -n 's/^egressd-\([0-9][0-9]*\)$/\1/p')
+		[ -n "$pid" ] || continue
+		[ -d "/proc/$pid" ] && continue
+		[ -d "$d" ] && leaked+="$d "
+	done
+	if [ -z "$leaked" ]; then
+		lab_ok "$2"
+	else
+		lab_fail "$2" "cgroup dirs left behind: $leaked"
+	fi
+}
+
 # expect_not_run DESC SNAPSHOT: the command did not run, no cgroup remains.
 expect_not_run()
 {
@@ -23,7 +43,7 @@ expect_not_run()
 	else
 		lab_ok "$1: the command did not run"
 	fi
-	expect_no_new_cgroups "$2" "$1: no cgroup left behind"
+	expect_no_leaked_cgroups "$2" "$1: no cgroup left behind"
 }
 
 # expect_refused DESC VALUE ARGS...: egressd ARGS exits 125 with an ERROR:
@@ -77,6 +97,31 @@ lab_egressd run "${ALLOW[@]}" --user nobody -- "$LAB_WORK/notexec"
 expect_rc 126 "non-executable file -> 126"
 expect_fgrep "$LAB_ERR" "$LAB_WORK/notexec" "the cannot-execute error names the file"
 expect_not_run "non-executable file" pre
+
+lab_section "binaries with file capabilities: +ep refused (EPERM, 126), +p runs without them"
+# The command's bounding set is empty; the kernel refuses to exec a file
+# whose capabilities are marked effective unless it can grant them all
+# (security/commoncap.c, "insufficient to execute correctly").  Debian's
+# ping is installed with cap_net_raw+ep.
+command -v setcap >/dev/null 2>&1 || lab_skip "setcap (libcap2-bin) is needed"
+install -m 0755 "$LAB_PROBE" "$LAB_WORK/probe-ep"
+install -m 0755 "$LAB_PROBE" "$LAB_WORK/probe-p"
+setcap cap_net_raw+ep "$LAB_WORK/probe-ep" && setcap cap_net_raw+p "$LAB_WORK/probe-p" ||
+	lab_die "setcap on $LAB_WORK failed (no security xattrs there?)"
+# Control: as nobody without egressd it runs, and gains the capability.
+lab_run_in client setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups -- \
+	"$LAB_WORK/probe-ep" caps
+if [ "$LAB_RC" -eq 1 ] && grep -q '^CapEff:.*2000$' "$LAB_OUT"; then
+	lab_ok "control: without egressd the +ep file runs with cap_net_raw"
+else
+	lab_fail "control: without egressd the +ep file runs with cap_net_raw" "rc=$LAB_RC"
+fi
+lab_egressd run "${ALLOW[@]}" --user nobody -- "$LAB_WORK/probe-ep" caps
+expect_rc 126 "under egressd the cap_net_raw+ep file cannot be executed (126)"
+expect_fgrep "$LAB_ERR" "ERROR: cannot execute $LAB_WORK/probe-ep: Operation not permitted" \
+	"the error names the file and EPERM"
+lab_egressd run "${ALLOW[@]}" --user nobody -- "$LAB_WORK/probe-p" caps
+expect_rc 0 "the cap_net_raw+p file runs, with every capability set empty"
 
 lab_section "the command runs as the requested user"
 lab_egressd run "${ALLOW[@]}" --user nobody -- id -u
@@ -135,6 +180,44 @@ expect_refused "no command after --" "" \
 	run "${ALLOW[@]}" --user nobody --
 expect_refused "unknown subcommand" "bogus-cmd-$LAB_ID" \
 	"bogus-cmd-$LAB_ID"
+
+lab_section "values too long: exit 125, an ERROR: naming the value (cut down) and the limit"
+# expect_too_long DESC VALUE LIMIT ARGS...: refused as expect_refused says,
+# the message quoting VALUE's head ("first 30 characters...") and LIMIT.
+expect_too_long()
+{
+	local desc=$1 value=$2 limit=$3
+	shift 3
+
+	expect_refused "$desc" "\"${value:0:30}..." "$@"
+	expect_fgrep "$LAB_ERR" "the limit is $limit" "$desc: the error names the limit ($limit)"
+}
+# 5,025 characters, no component over 200 (NAME_MAX is 255).
+LONG=$("$LAB_PY" -c 'print("/" + "/".join(["a" * 200] * 25))')
+expect_too_long "--cgroup with a 5,000-character path" "/sys/fs/cgroup$LONG" "4095 (PATH_MAX)" \
+	run --cgroup "/sys/fs/cgroup$LONG" "${ALLOW[@]}" --user nobody -- touch "$MARKER"
+# Short enough to parse, too long once the cgroup2 mount is put in front.
+REL=$("$LAB_PY" -c 'print("/".join(["a" * 200] * 20) + "/" + "b" * 69)')
+expect_too_long "--cgroup relative, too long under the mount" "$REL" "4095 (PATH_MAX)" \
+	run --cgroup "$REL" "${ALLOW[@]}" --user nobody -- touch "$MARKER"
+expect_fgrep "$LAB_ERR" "is $((${#REL} + 15)) characters long under the cgroup2 mount /sys/fs/cgroup;" \
+	"relative --cgroup: the error counts the mount in"
+expect_too_long "--log-file with a 5,000-character path" "$LAB_WORK$LONG" "4095 (PATH_MAX)" \
+	run --log-file "$LAB_WORK$LONG" "${ALLOW[@]}" --user nobody -- touch "$MARKER"
+expect_too_long "--allow-file with a 5,000-character path" "$LAB_WORK$LONG" "4095 (PATH_MAX)" \
+	run --allow-file "$LAB_WORK$LONG" --user nobody -- touch "$MARKER"
+expect_too_long "--ca-file with a 5,000-character path" "$LAB_WORK$LONG" "4095 (PATH_MAX)" \
+	run --ca-file "$LAB_WORK$LONG" "${ALLOW[@]}" --user nobody -- touch "$MARKER"
+expect_too_long "--github-meta-url of 5,000 characters" "https:/$LONG" "400" \
+	run --github-meta-url "https:/$LONG" "${ALLOW[@]}" --user nobody -- touch "$MARKER"
+expect_too_long "--user with a 5,000-character name" "${LONG//\//u}" "63" \
+	run "${ALLOW[@]}" --user "${LONG//\//u}" -- touch "$MARKER"
+NAME=$("$LAB_PY" -c 'print("c" * 300)')
+rm -f "$MARKER"
+lab_egressd run --log-file "$LAB_WORK/$NAME" "${ALLOW[@]}" --user nobody -- touch "$MARKER"
+expect_rc 125 "--log-file with a 300-character file name: exit 125"
+expect_fgrep "$LAB_ERR" "is 300 characters long; the limit is 255 (NAME_MAX)" \
+	"300-character file name: the error names the limit (255, NAME_MAX)"
 
 lab_section "no cgroup2 mounted (plain ip netns exec)"
 rm -f "$MARKER"

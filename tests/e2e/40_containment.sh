@@ -3,7 +3,8 @@
 #
 # The workload cannot get out: it cannot leave its cgroup, cannot detach
 # the programs, inherits no fds and no capabilities, and stays filtered
-# after egressd itself is killed with SIGKILL.
+# after egressd itself is killed with SIGKILL.  Nothing of it outlives
+# egressd, not even in child cgroups a --user root workload makes.
 
 . "$(dirname "$0")/../lib/lab.sh"
 
@@ -45,6 +46,54 @@ lab_egressd run "${ALLOW[@]}" -- sh -c '
 	"$0" bpf-detach "/sys/fs/cgroup$cg" >/dev/null 2>&1
 	exec "$0" tcp 198.51.100.20 80 1000' "$P"
 lab_check_verdict blocked "after the detach attempt, tcp 198.51.100.20:80 is still blocked"
+
+lab_section "--user root: child cgroups made by the workload are emptied and removed"
+# uid 0 owns the cgroupfs, so a --user root workload can mkdir below its
+# cgroup and move processes there.  At exit egressd must kill what runs
+# anywhere in that subtree, then remove it deepest first.
+R=$LAB_WORK/root
+mkdir -m 1777 "$R"
+lab_egressd run --allow-domains 198.51.100.10 --user root -- sh -c '
+	rel=$(sed -n "s/^0:://p" /proc/self/cgroup)
+	cg=/sys/fs/cgroup$rel
+	echo "$rel" >"$1/cg"
+	mkdir "$cg/sub" "$cg/sub/deeper" || exit 9
+	"$0" spawn-sleeper 300 >"$1/sleeper1" || exit 8
+	"$0" spawn-sleeper 300 >"$1/sleeper2" || exit 8
+	s1=$(sed -n "s/^sleeper_pid=//p" "$1/sleeper1")
+	s2=$(sed -n "s/^sleeper_pid=//p" "$1/sleeper2")
+	echo "$s1" >"$cg/sub/cgroup.procs" || exit 7
+	echo "$s2" >"$cg/sub/deeper/cgroup.procs" || exit 7
+	sed -n "s/^0:://p" "/proc/$s1/cgroup" >"$1/s1.cg"
+	sed -n "s/^0:://p" "/proc/$s2/cgroup" >"$1/s2.cg"
+	exit 0' "$P" "$R"
+expect_rc 0 "the workload made sub/ and sub/deeper/ and moved a sleeper into each (exit 0)"
+RCG=$LAB_CG2$(cat "$R/cg" 2>/dev/null)
+[ "$RCG" != "$LAB_CG2" ] && lab_register_cgroup "$RCG"
+S1=$(sed -n 's/^sleeper_pid=//p' "$R/sleeper1" 2>/dev/null)
+S2=$(sed -n 's/^sleeper_pid=//p' "$R/sleeper2" 2>/dev/null)
+if [ "$(cat "$R/s1.cg" 2>/dev/null)" = "$(cat "$R/cg")/sub" ] &&
+	[ "$(cat "$R/s2.cg" 2>/dev/null)" = "$(cat "$R/cg")/sub/deeper" ]; then
+	lab_ok "the sleepers ran in the child cgroups ($(cat "$R/s2.cg"))"
+else
+	lab_fail "the sleepers ran in the child cgroups" \
+		"sleeper 1 in '$(cat "$R/s1.cg" 2>/dev/null)', sleeper 2 in '$(cat "$R/s2.cg" 2>/dev/null)'"
+fi
+for s in "$S1" "$S2"; do
+	if [[ $s =~ ^[0-9]+$ ]] && lab_gone "$s"; then
+		lab_ok "sleeper $s did not survive egressd"
+	else
+		lab_fail "sleeper '$s' did not survive egressd"
+		[[ $s =~ ^[0-9]+$ ]] && kill -9 "$s" 2>/dev/null
+	fi
+done
+if [ -n "$(cat "$R/cg" 2>/dev/null)" ] && [ ! -e "$RCG" ]; then
+	lab_ok "no cgroup is left: $RCG and its children are gone"
+else
+	lab_fail "no cgroup is left" "still there: $(find "$RCG" -type d 2>/dev/null | tr '\n' ' ')"
+fi
+expect_no_grep "$LAB_ERR" "cannot remove cgroup|did not exit|detaching .* failed" \
+	"teardown reported no failure"
 
 lab_section "probe fds: nothing inherited through egressd"
 cat >"$LAB_DIR/withfds.py" <<'EOF'

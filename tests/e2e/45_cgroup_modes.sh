@@ -106,6 +106,13 @@ lab_egressd run --cgroup /tmp "${ALLOW[@]}" -- true
 expect_rc 125 "a non-cgroup directory is refused"
 expect_grep "$LAB_ERR" "ERROR: --cgroup /tmp is not under the cgroup2 mount" "the error names it"
 
+lab_section "--cgroup PATH that does not exist"
+lab_egressd run --cgroup "/sys/fs/cgroup/no-such-cgroup-$LAB_ID/sub" "${ALLOW[@]}" -- true
+expect_rc 125 "a missing cgroup is refused"
+expect_fgrep "$LAB_ERR" "ERROR: cannot open cgroup /sys/fs/cgroup/no-such-cgroup-$LAB_ID: No such file or directory" \
+	"the error says it does not exist (not that it is writable)"
+expect_no_grep "$LAB_ERR" "writable" "no word of it being writable"
+
 lab_section "a delegated parent cgroup (owned by the workload's user) is no way out"
 # What a systemd user session looks like: user@UID.service and below
 # belong to UID.  Moving between two cgroups needs write access to the

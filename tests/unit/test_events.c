@@ -813,6 +813,146 @@ static void test_log_file_error(void **state)
 	close(saved);
 }
 
+/* ---- --log-file write failures ------------------------------------------------ */
+
+/* Send stderr to f->err until stderr_restore(); returns the saved fd. */
+static int stderr_to_file(struct fixture *f)
+{
+	int saved, fd;
+
+	fflush(stderr);
+	saved = dup(STDERR_FILENO);
+	assert_true(saved >= 0);
+	fd = open(f->err, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(dup2(fd, STDERR_FILENO), STDERR_FILENO);
+	close(fd);
+	return saved;
+}
+
+static void stderr_restore(int saved)
+{
+	fflush(stderr);
+	assert_int_equal(dup2(saved, STDERR_FILENO), STDERR_FILENO);
+	close(saved);
+}
+
+/*
+ * A --log-file that takes nothing (/dev/full: ENOSPC): every report goes
+ * to stderr instead, a warning says so at once, and at exit an ERROR:
+ * line counts them; events_check_written() fails with -ENOSPC.
+ */
+static void test_log_file_full_text(void **state)
+{
+	struct fixture *f = *state;
+	struct events_config c = { .format = LOG_FORMAT_TEXT, .log_file = "/dev/full" };
+	struct egress_event a = ev4("198.51.100.20", 80, IPPROTO_TCP, EGRESS_DROP_NOT_ALLOWED);
+	struct egress_event b = ev6("2001:db8::20", 7, IPPROTO_UDP, EGRESS_DROP_NOT_ALLOWED);
+	struct events *ev;
+	int saved, ret;
+
+	if (access("/dev/full", W_OK))
+		skip();
+	saved = stderr_to_file(f);
+	ev = events_new(&c, NULL, 0, NULL, 0);
+	assert_non_null(ev);
+	for (int i = 0; i < 12; i++) /* reported at the 1st and the 10th */
+		events_record(ev, &a, 1000);
+	events_record(ev, &b, 1000);
+	events_summary(ev); /* and a's total */
+	ret = events_check_written(ev);
+	events_free(ev);
+	stderr_restore(saved);
+
+	assert_int_equal(ret, -ENOSPC);
+	assert_int_equal(read_lines(f, f->err), 6);
+	assert_string_equal(f->lines[0], "egressd: WARNING: cannot write deny events to /dev/full: "
+					 "No space left on device; writing them to stderr instead");
+	assert_string_equal(f->lines[1], "egressd: blocked probe[1234] -> 198.51.100.20:80/tcp: "
+					 "not in allowlist");
+	assert_contains(f->lines[2], "198.51.100.20:80/tcp: not in allowlist [10 times so far]");
+	assert_string_equal(f->lines[3], "egressd: blocked probe[1234] -> [2001:db8::20]:7/udp: "
+					 "not in allowlist");
+	assert_contains(f->lines[4], "198.51.100.20:80/tcp: not in allowlist [12 times in total]");
+	assert_string_equal(f->lines[5], "egressd: ERROR: 4 deny events could not be written to "
+					 "/dev/full: No space left on device (they went to stderr instead)");
+}
+
+/* JSON Lines fall back to stderr as JSON Lines. */
+static void test_log_file_full_json(void **state)
+{
+	struct fixture *f = *state;
+	struct events_config c = { .format = LOG_FORMAT_JSON, .log_file = "/dev/full" };
+	struct egress_event a = ev4("198.51.100.20", 80, IPPROTO_TCP, EGRESS_DROP_NOT_ALLOWED);
+	struct events *ev;
+	int saved, ret;
+
+	if (access("/dev/full", W_OK))
+		skip();
+	saved = stderr_to_file(f);
+	ev = events_new(&c, NULL, 0, NULL, 0);
+	assert_non_null(ev);
+	events_record(ev, &a, 1000);
+	ret = events_check_written(ev);
+	events_free(ev);
+	stderr_restore(saved);
+
+	assert_int_equal(ret, -ENOSPC);
+	assert_int_equal(read_lines(f, f->err), 3);
+	assert_contains(f->lines[1], "{\"event\":\"deny\",\"hook\":\"connect4\",\"pid\":1234,");
+	assert_contains(f->lines[1], "\"count\":1}");
+	assert_string_equal(f->lines[2], "egressd: ERROR: 1 deny event could not be written to "
+					 "/dev/full: No space left on device (they went to stderr instead)");
+}
+
+/* A log file that takes every line: nothing to report. */
+static void test_log_file_written(void **state)
+{
+	struct fixture *f = *state;
+	struct events *ev = open_events(f, LOG_FORMAT_TEXT, false, NULL, 0, NULL, 0);
+	struct egress_event a = ev4("198.51.100.20", 80, IPPROTO_TCP, EGRESS_DROP_NOT_ALLOWED);
+	int saved, ret;
+
+	saved = stderr_to_file(f);
+	events_record(ev, &a, 1000);
+	ret = events_check_written(ev);
+	stderr_restore(saved);
+	events_free(ev);
+	assert_int_equal(ret, 0);
+	assert_int_equal(read_lines(f, f->err), 0);
+	assert_int_equal(read_lines(f, f->log), 1);
+}
+
+/*
+ * Without --log-file reports go to stderr, and a failing stderr has no
+ * fallback and no one to tell: not counted (exit status unchanged).
+ */
+static void test_stderr_full_not_counted(void **state)
+{
+	struct fixture *f = *state;
+	struct events_config c = { .format = LOG_FORMAT_TEXT };
+	struct egress_event a = ev4("198.51.100.20", 80, IPPROTO_TCP, EGRESS_DROP_NOT_ALLOWED);
+	struct events *ev;
+	int saved, fd, ret;
+
+	(void)f;
+	fd = open("/dev/full", O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		skip();
+	fflush(stderr);
+	saved = dup(STDERR_FILENO);
+	assert_true(saved >= 0);
+	dup2(fd, STDERR_FILENO);
+	close(fd);
+	ev = events_new(&c, NULL, 0, NULL, 0);
+	assert_non_null(ev);
+	events_record(ev, &a, 1000);
+	ret = events_check_written(ev);
+	events_free(ev);
+	stderr_restore(saved);
+	assert_int_equal(ret, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -836,6 +976,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_audit_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audit_only_dns, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_log_file_error, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_log_file_full_text, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_log_file_full_json, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_log_file_written, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stderr_full_not_counted, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
