@@ -224,6 +224,31 @@ static void test_first_event_text(void **state)
 			    "egressd: blocked probe[1234] -> 198.51.100.20:80/tcp: not in allowlist");
 }
 
+/* A refused socket option: named, with its group, and no "->". */
+static void test_sockopt_text(void **state)
+{
+	struct fixture *f = *state;
+	struct events *ev = open_events(f, LOG_FORMAT_TEXT, false, NULL, 0, NULL, 0);
+	struct egress_event j = ev4("239.9.9.9", 35, 0, EGRESS_DROP_MCAST_JOIN);
+	struct egress_event fb = ev4("0.0.0.0", 78, 41, EGRESS_DROP_SPOOF);
+	struct egress_event lo = ev4("127.0.0.1", 7, IPPROTO_UDP, EGRESS_DROP_LOOPBACK_DEV);
+
+	j.hook = EGRESS_HOOK_SETSOCKOPT;
+	fb.hook = EGRESS_HOOK_SETSOCKOPT;
+	events_record(ev, &j, 1000);
+	events_record(ev, &fb, 1000);
+	events_record(ev, &lo, 1000);
+	events_free(ev);
+	assert_int_equal(read_lines(f, f->log), 3);
+	assert_string_equal(f->lines[0], "egressd: blocked probe[1234] setsockopt(IP_ADD_MEMBERSHIP, "
+					 "239.9.9.9): multicast group not in allowlist");
+	assert_string_equal(f->lines[1],
+			    "egressd: blocked probe[1234] setsockopt(IPV6_FREEBIND): source address not "
+			    "this host's (FREEBIND, TRANSPARENT or nonlocal bind)");
+	assert_string_equal(f->lines[2], "egressd: blocked probe[1234] -> 127.0.0.1:7/udp: loopback "
+					 "address sent out of a non-loopback device");
+}
+
 static void test_udp_and_reasons_text(void **state)
 {
 	struct fixture *f = *state;
@@ -958,6 +983,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_first_event_text, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_udp_and_reasons_text, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sockopt_text, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ipv6_brackets, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_text_comm_sanitized, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_final_total, setup, teardown),
