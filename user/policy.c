@@ -7,10 +7,13 @@
  * start in well under a second).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
 
 #include "policy.h"
 
@@ -299,49 +302,114 @@ out:
 	return ret;
 }
 
+/* One line of an allow file, NUL-terminated, without its newline. */
+static int add_line(struct policy *tmp, char *line, const char *path, size_t lineno,
+		    char *err, size_t errlen)
+{
+	char where[512], *hash;
+
+	hash = strchr(line, '#');
+	if (hash)
+		*hash = '\0';
+	errf(where, sizeof(where), "%s:%zu: ", path, lineno);
+	return add_items(tmp, line, where, err, errlen);
+}
+
+static int file_too_big(const char *path, char *err, size_t errlen)
+{
+	errf(err, errlen, "\"%s\": larger than %u MiB, the most an allow file may hold", path,
+	     POLICY_FILE_MAX >> 20);
+	return -EFBIG;
+}
+
+/*
+ * The file is read in chunks into a fixed line buffer, never with
+ * getline(): a file with no newline (/dev/zero) would grow getline()'s
+ * buffer until the OOM killer came.  Bytes are counted as they arrive,
+ * since a pipe or a device has no size to check first.
+ */
 int policy_add_file(struct policy *p, const char *path, char *err, size_t errlen)
 {
-	char lerr[ERR_LEN] = "", where[512];
+	char lerr[ERR_LEN] = "", buf[16384], line[POLICY_LINE_MAX + 1];
+	size_t len = 0, lineno = 1, total = 0;
 	struct policy tmp;
-	size_t cap = 0, lineno = 0;
-	char *line = NULL, *hash;
-	FILE *f;
-	int ret = 0;
+	struct stat st;
+	ssize_t got, i;
+	int fd, ret = 0;
 
 	policy_init(&tmp);
-	f = fopen(path, "re");
-	if (!f) {
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
 		ret = -errno;
 		errf(lerr, sizeof(lerr), "cannot open \"%s\": %s", path, strerror(-ret));
-		goto out;
+		goto cleanup;
 	}
+	/* A regular file can fail before anything is parsed. */
+	if (!fstat(fd, &st) && S_ISREG(st.st_mode) && st.st_size > POLICY_FILE_MAX) {
+		ret = file_too_big(path, lerr, sizeof(lerr));
+		goto cleanup;
+	}
+
 	for (;;) {
-		errno = 0;
-		if (getline(&line, &cap, f) < 0) {
-			if (ferror(f)) {
-				ret = errno ? -errno : -EIO;
-				errf(lerr, sizeof(lerr), "cannot read \"%s\": %s", path,
-				     strerror(-ret));
-			}
-			break;
+		got = read(fd, buf, sizeof(buf));
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			ret = -errno;
+			errf(lerr, sizeof(lerr), "cannot read \"%s\": %s", path,
+			     strerror(-ret));
+			goto cleanup;
 		}
-		lineno++;
-		hash = strchr(line, '#');
-		if (hash)
-			*hash = '\0';
-		errf(where, sizeof(where), "%s:%zu: ", path, lineno);
-		ret = add_items(&tmp, line, where, lerr, sizeof(lerr));
-		if (ret)
+		if (!got)
 			break;
+		if ((size_t)got > POLICY_FILE_MAX - total) {
+			ret = file_too_big(path, lerr, sizeof(lerr));
+			goto cleanup;
+		}
+		total += got;
+
+		for (i = 0; i < got; i++) {
+			char c = buf[i];
+
+			if (c == '\n') {
+				line[len] = '\0';
+				ret = add_line(&tmp, line, path, lineno, lerr, sizeof(lerr));
+				if (ret)
+					goto cleanup;
+				len = 0;
+				lineno++;
+				continue;
+			}
+			/* It would end the line for every str*() below, silently. */
+			if (c == '\0') {
+				ret = -EINVAL;
+				errf(lerr, sizeof(lerr),
+				     "%s:%zu: NUL byte at column %zu (not a text file?)", path,
+				     lineno, len + 1);
+				goto cleanup;
+			}
+			if (len == POLICY_LINE_MAX) {
+				ret = -EINVAL;
+				errf(lerr, sizeof(lerr), "%s:%zu: line longer than %d bytes", path,
+				     lineno, POLICY_LINE_MAX);
+				goto cleanup;
+			}
+			line[len++] = c;
+		}
 	}
-	if (!ret)
-		ret = policy_merge(p, &tmp, lerr, sizeof(lerr));
-out:
+	if (len) {
+		/* The last line has no newline. */
+		line[len] = '\0';
+		ret = add_line(&tmp, line, path, lineno, lerr, sizeof(lerr));
+		if (ret)
+			goto cleanup;
+	}
+	ret = policy_merge(p, &tmp, lerr, sizeof(lerr));
+cleanup:
 	if (ret)
 		errf(err, errlen, "%s", lerr);
-	free(line);
-	if (f)
-		fclose(f);
+	if (fd >= 0)
+		close(fd);
 	policy_free(&tmp);
 	return ret;
 }

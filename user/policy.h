@@ -44,9 +44,17 @@ int policy_add(struct policy *p, const struct entry *e);
  */
 int policy_add_list(struct policy *p, const char *list, char *err, size_t errlen);
 
+/* The most policy_add_file() reads, counted as read (pipes and devices too). */
+#define POLICY_FILE_MAX (64u << 20)
+/* The longest line policy_add_file() takes, in bytes, without the newline. */
+#define POLICY_LINE_MAX 4096
+
 /*
  * One entry per line; '#' starts a comment; blank lines are skipped.
- * Errors name "path:line".  On error nothing is added.
+ * Errors name "path:line".  More than POLICY_FILE_MAX bytes (-EFBIG), a
+ * line longer than POLICY_LINE_MAX (-EINVAL) and a NUL byte (-EINVAL) are
+ * errors, so /dev/zero or an endless pipe fails at once in bounded memory.
+ * On error nothing is added.
  */
 int policy_add_file(struct policy *p, const char *path, char *err, size_t errlen);
 

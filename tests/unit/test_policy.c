@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * policy_add_list(), policy_add_file(), policy_compile(), rule_allows_port();
- * the compiler checked against the original quadratic one, kept here as
- * the oracle, on random allowlists and on 100k entries.
+ * the allow-file limits (size, line length, NUL bytes) on files, pipes and
+ * /dev/zero in bounded memory; the compiler checked against the original
+ * quadratic one, kept here as the oracle, on random allowlists and on 100k
+ * entries.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -303,6 +305,272 @@ static void test_file_missing(void **state)
 	assert_contains(err, strerror(EISDIR));
 	assert_int_equal(p.n, 0);
 	policy_free(&p);
+}
+
+/* ---- allow-file limits --------------------------------------------------- */
+
+/* Like write_temp(), for text that may hold NUL bytes. */
+static char *write_temp_len(const char *text, size_t len)
+{
+	char *path = strdup("/tmp/egressd-test-policy-XXXXXX");
+	int fd;
+
+	assert_non_null(path);
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, len), (ssize_t)len);
+	close(fd);
+	return path;
+}
+
+/* path must fail with ret, an error starting with where and holding msg, adding nothing. */
+static void expect_file_error(const char *path, int ret, const char *where, const char *msg)
+{
+	static const char *const pre[] = { "keep.example" };
+	struct policy p;
+	char err[1024] = "";
+
+	policy_init(&p);
+	assert_int_equal(policy_add_list(&p, "keep.example", err, sizeof(err)), 0);
+	assert_int_equal(policy_add_file(&p, path, err, sizeof(err)), ret);
+	if (strncmp(err, where, strlen(where)))
+		fail_msg("message \"%s\" does not start with \"%s\"", err, where);
+	assert_contains(err, msg);
+	assert_entries(&p, pre, ARRAY_SIZE(pre));
+	policy_free(&p);
+}
+
+static void test_file_nul(void **state)
+{
+	static const struct {
+		const char *text;
+		size_t len;
+		unsigned int line;
+		const char *msg;
+	} cases[] = {
+		{ "a.com\nb.c\0om\n", 13, 2, "NUL byte at column 4" },
+		{ "a.com\0", 6, 1, "NUL byte at column 6" },
+		{ "a.com\n# a comment \0 still\n", 27, 2, "NUL byte" },
+		{ "a.com\n\nb.com\n\0", 14, 4, "NUL byte at column 1" },
+	};
+	char where[300];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		char *path = write_temp_len(cases[i].text, cases[i].len);
+
+		snprintf(where, sizeof(where), "%s:%u: ", path, cases[i].line);
+		expect_file_error(path, -EINVAL, where, cases[i].msg);
+		drop_temp(path);
+	}
+}
+
+static void test_file_long_line(void **state)
+{
+	size_t max = POLICY_LINE_MAX, o;
+	char *text = malloc(3 * max + 64), where[300], want[64], *path;
+	struct policy p;
+	char err[1024];
+
+	(void)state;
+	assert_non_null(text);
+	/* Exactly POLICY_LINE_MAX bytes, then again as the unterminated last line. */
+	o = sprintf(text, "a.com #");
+	memset(text + o, 'x', max - o);
+	o = max;
+	o += sprintf(text + o, "\nb.com #");
+	memset(text + o, 'y', 2 * max + 1 - o);
+	o = 2 * max + 1;
+	path = write_temp_len(text, o);
+	policy_init(&p);
+	if (policy_add_file(&p, path, err, sizeof(err)))
+		fail_msg("lines of exactly %zu bytes rejected: %s", max, err);
+	assert_int_equal(p.n, 2);
+	policy_free(&p);
+	drop_temp(path);
+
+	/* One byte more, on line 2, with or without a newline after it. */
+	snprintf(want, sizeof(want), "line longer than %d bytes", POLICY_LINE_MAX);
+	text[o++] = 'z';
+	path = write_temp_len(text, o);
+	snprintf(where, sizeof(where), "%s:2: ", path);
+	expect_file_error(path, -EINVAL, where, want);
+	drop_temp(path);
+	text[o++] = '\n';
+	memcpy(text + o, "c.com\n", 6);
+	path = write_temp_len(text, o + 6);
+	snprintf(where, sizeof(where), "%s:2: ", path);
+	expect_file_error(path, -EINVAL, where, want);
+	drop_temp(path);
+	free(text);
+}
+
+/*
+ * What a bounded child must see: policy_add_file(path) returns ret with
+ * an error starting with where and holding msg, and adds nentries.
+ */
+struct file_case {
+	char path[64];
+	int ret;
+	char where[80];
+	char msg[80];
+	size_t nentries;
+};
+
+static int file_case_check(const struct file_case *c)
+{
+	char err[1024] = "";
+	struct policy p;
+	int ret;
+
+	policy_init(&p);
+	ret = policy_add_file(&p, c->path, err, sizeof(err));
+	if (ret != c->ret || strncmp(err, c->where, strlen(c->where)) || !strstr(err, c->msg) ||
+	    p.n != c->nentries) {
+		fprintf(stderr, "%s: returned %d (want %d) with %zu entries (want %zu): \"%s\""
+			" (want \"%s...%s...\")\n", c->path, ret, c->ret, p.n, c->nentries, err,
+			c->where, c->msg);
+		return 1;
+	}
+	policy_free(&p);
+	return 0;
+}
+
+/*
+ * Run the check in a child whose address space may grow by POLICY_FILE_MAX
+ * at most: reading must take bounded memory, whatever the file holds.  (A
+ * getline() reader of /dev/zero fails here with ENOMEM, or worse.)
+ */
+static void file_case_bounded(const struct file_case *c)
+{
+	unsigned long pages = 0;
+	int status;
+	pid_t pid;
+
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct rlimit rl;
+		FILE *f = fopen("/proc/self/statm", "re");
+
+		if (!f || fscanf(f, "%lu", &pages) != 1)
+			_exit(2);
+		fclose(f);
+		rl.rlim_cur = rl.rlim_max = pages * sysconf(_SC_PAGESIZE) + POLICY_FILE_MAX;
+		if (setrlimit(RLIMIT_AS, &rl))
+			_exit(3);
+		_exit(file_case_check(c));
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	if (!WIFEXITED(status) || WEXITSTATUS(status))
+		fail_msg("%s: the bounded child failed (status 0x%x)", c->path, status);
+}
+
+static void test_file_dev_zero(void **state)
+{
+	struct file_case c = {
+		.path = "/dev/zero", .ret = -EINVAL, .where = "/dev/zero:1: ",
+		.msg = "NUL byte at column 1",
+	};
+
+	(void)state;
+	file_case_bounded(&c);
+}
+
+/*
+ * A writer child on a pipe: total bytes of 4096-byte comment lines, the
+ * last one starting "a.com #" (so exactly one entry), plus extra; or,
+ * with total 0, 'a' without end.  Returns the read end.
+ */
+static int pipe_writer(size_t total, size_t extra, pid_t *pid)
+{
+	static char line[4096];
+	int fds[2];
+
+	assert_int_equal(pipe(fds), 0);
+	*pid = fork();
+	assert_true(*pid >= 0);
+	if (*pid == 0) {
+		size_t done = 0;
+
+		close(fds[0]);
+		/* The reader gives up early: die of SIGPIPE, quietly. */
+		signal(SIGPIPE, SIG_DFL);
+		if (!total) {
+			memset(line, 'a', sizeof(line));
+			while (write(fds[1], line, sizeof(line)) > 0)
+				;
+			_exit(0);
+		}
+		memset(line, 'x', sizeof(line));
+		line[0] = '#';
+		line[sizeof(line) - 1] = '\n';
+		while (done < total) {
+			if (total - done == sizeof(line))
+				memcpy(line, "a.com #", 7);
+			if (write(fds[1], line, sizeof(line)) != (ssize_t)sizeof(line))
+				_exit(1);
+			done += sizeof(line);
+		}
+		while (extra--)
+			if (write(fds[1], "\n", 1) != 1)
+				_exit(1);
+		_exit(0);
+	}
+	close(fds[1]);
+	return fds[0];
+}
+
+static void pipe_case(size_t total, size_t extra, int ret, const char *msg, size_t nentries)
+{
+	struct file_case c = { .ret = ret, .nentries = nentries };
+	int rfd, status;
+	pid_t writer;
+
+	rfd = pipe_writer(total, extra, &writer);
+	snprintf(c.path, sizeof(c.path), "/dev/fd/%d", rfd);
+	if (ret == -EFBIG)
+		snprintf(c.where, sizeof(c.where), "\"%s\"", c.path);
+	else if (ret)
+		snprintf(c.where, sizeof(c.where), "%s:1: ", c.path);
+	snprintf(c.msg, sizeof(c.msg), "%s", msg);
+	file_case_bounded(&c);
+	close(rfd);
+	assert_int_equal(waitpid(writer, &status, 0), writer);
+}
+
+static void test_file_endless_pipe(void **state)
+{
+	char msg[64];
+
+	(void)state;
+	snprintf(msg, sizeof(msg), "line longer than %d bytes", POLICY_LINE_MAX);
+	pipe_case(0, 0, -EINVAL, msg, 0);
+}
+
+static void test_file_size_limit(void **state)
+{
+	struct file_case c = { .ret = -EFBIG, .msg = "larger than 64 MiB" };
+	char *path;
+	int fd;
+
+	(void)state;
+	/* Through a pipe: counted as read.  Exactly the limit is fine. */
+	assert_int_equal(POLICY_FILE_MAX % 4096, 0);
+	pipe_case(POLICY_FILE_MAX, 0, 0, "", 1);
+	pipe_case(POLICY_FILE_MAX, 1, -EFBIG, "larger than 64 MiB", 0);
+
+	/* A regular file fails before a byte is parsed (this one is all NULs). */
+	path = write_temp("");
+	fd = open(path, O_WRONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, (off_t)POLICY_FILE_MAX + 1), 0);
+	close(fd);
+	snprintf(c.path, sizeof(c.path), "%s", path);
+	snprintf(c.where, sizeof(c.where), "\"%s\"", path);
+	file_case_bounded(&c);
+	drop_temp(path);
 }
 
 /* ---- compile ---------------------------------------------------------- */
@@ -1173,6 +1441,11 @@ int main(void)
 		cmocka_unit_test(test_file_empty),
 		cmocka_unit_test(test_file_errors),
 		cmocka_unit_test(test_file_missing),
+		cmocka_unit_test(test_file_nul),
+		cmocka_unit_test(test_file_long_line),
+		cmocka_unit_test(test_file_dev_zero),
+		cmocka_unit_test(test_file_endless_pipe),
+		cmocka_unit_test(test_file_size_limit),
 		cmocka_unit_test(test_compile_cover_merge),
 		cmocka_unit_test(test_compile_port_union),
 		cmocka_unit_test(test_compile_too_many_ports),
