@@ -878,6 +878,7 @@ int egress_setsockopt(struct bpf_sockopt *ctx)
 {
 	struct dest d = { .family = 4 };
 	__u32 reason = 0;
+	bool judged = true;
 
 	if (ctx->level == SOL_IP) {
 		switch (ctx->optname) {
@@ -910,6 +911,8 @@ int egress_setsockopt(struct bpf_sockopt *ctx)
 		case MCAST_MSFILTER:
 			reason = EGRESS_DROP_MCAST_JOIN;
 			break;
+		default:
+			judged = false;
 		}
 	} else if (ctx->level == SOL_IPV6) {
 		switch (ctx->optname) {
@@ -950,8 +953,22 @@ int egress_setsockopt(struct bpf_sockopt *ctx)
 		case MCAST_MSFILTER:
 			reason = EGRESS_DROP_MCAST_JOIN;
 			break;
+		default:
+			judged = false;
 		}
+	} else {
+		judged = false;
 	}
+	/*
+	 * optlen over a page: the program judged a copy of the first page
+	 * only, and since it leaves optlen alone the kernel handler then
+	 * reads the caller's buffer again (kernel/bpf/cgroup.c), which
+	 * another thread may have changed in between.  No judged option
+	 * needs that much, so refuse rather than judge a stale copy.  (Up to
+	 * a page, the kernel hands the handler the very copy judged here.)
+	 */
+	if (!reason && judged && ctx->optlen > 4096)
+		reason = EGRESS_DROP_MALFORMED;
 	if (!reason)
 		return PASS;
 	/* The event names the option: level in proto, optname in dport. */

@@ -62,6 +62,25 @@ adv_no_false_drop "IPV6_JOIN_GROUP ff0e::db8:1:2:3 (allowed)" \
 	join ipv6-join-group "$VC" ff0e::db8:1:2:3
 adv_no_false_drop "MCAST_JOIN_GROUP (SOL_IPV6) ff0e::db8:1:2:3 (allowed)" \
 	join mcast-join-group "$VC" ff0e::db8:1:2:3
+
+lab_section "an option over a page is refused, even for an allowed group"
+# Over a page the program judges a copy of the first page, and the kernel
+# then reads the caller's buffer again: another thread can swap the group
+# in between (a check-then-use race the red team won in under 100k tries).
+# The race itself is not a pass/fail test; what closes it is this refusal.
+desc="IP_ADD_MEMBERSHIP 239.1.2.3 (allowed) with optlen 8192"
+printf '\n  -- %s\n' "$desc"
+"$ADV_CONTROL" join --optlen 8192 ip-add-membership "$VC" 239.1.2.3
+if [ "$LAB_RC" -ne 0 ]; then
+	adv_fail "$desc" "control failed: the kernel refused optlen 8192 without egressd (exit $LAB_RC)"
+else
+	"$ADV_UNDER" join --optlen 8192 ip-add-membership "$VC" 239.1.2.3
+	if [ "$LAB_RC" -eq 1 ] && grep -q 'setsockopt IP_ADD_MEMBERSHIP: EPERM' "$LAB_OUT"; then
+		adv_pass "$desc (EPERM under egressd; joins without it)"
+	else
+		adv_fail "$desc" "expected EPERM under egressd, got exit $LAB_RC"
+	fi
+fi
 ADV_ALLOW_MORE=
 
 adv_finish

@@ -72,10 +72,10 @@ else
 	lab_fail "the other process was not killed"
 fi
 n=$(attached "$CG")
-if [ "$n" = 5 ]; then
-	lab_ok "all 5 programs stay attached while it runs"
+if [ "$n" = 8 ]; then
+	lab_ok "all 8 programs stay attached while it runs"
 else
-	lab_fail "all 5 programs stay attached while it runs" "attached: $n"
+	lab_fail "all 8 programs stay attached while it runs" "attached: $n"
 fi
 kill "$SLEEPER" 2>/dev/null
 wait "$SLEEPER" 2>/dev/null

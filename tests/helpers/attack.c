@@ -274,11 +274,26 @@ static int compat_setsockopt(int fd, int level, int name, const void *val,
  * "setsockopt NAME[ (int 0x80)]: RESULT".  Returns 0 ok, 1 refused,
  * 2 setup error (exit codes).
  */
+/*
+ * join --optlen N: pass the option in an N-byte buffer (the struct first,
+ * zeros after).  Over a page, the kernel re-reads the caller's buffer
+ * after the cgroup program judged a copy: egressd must refuse that.
+ */
+static unsigned long join_optlen;
+
 static int do_setsockopt(int fd, int level, int opt, const char *name,
 			 const void *val, socklen_t len, bool compat)
 {
+	static unsigned char big[65536];
 	char what[96];
 	int ret;
+
+	if (join_optlen > len && !compat) {
+		memset(big, 0, sizeof(big));
+		memcpy(big, val, len);
+		val = big;
+		len = (socklen_t)join_optlen;
+	}
 
 	snprintf(what, sizeof(what), "setsockopt %s%s", name,
 		 compat ? " (int 0x80)" : "");
@@ -761,6 +776,9 @@ static int cmd_join(int argc, char **argv)
 			compat = true;
 		else if (!strcmp(argv[i], "--hold") && i + 1 < argc &&
 			 !parse_ulong(argv[i + 1], 0, 60000, &hold))
+			i++;
+		else if (!strcmp(argv[i], "--optlen") && i + 1 < argc &&
+			 !parse_ulong(argv[i + 1], 1, 65536, &join_optlen))
 			i++;
 		else
 			return usage();
