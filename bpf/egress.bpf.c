@@ -853,6 +853,28 @@ static __always_inline __u32 judge_gsr(struct bpf_sockopt *ctx, struct dest *d)
 	return r ? r : judge_sockaddr(ctx, GREQ_SOURCE_OFF, d);
 }
 
+/*
+ * The protocol-independent MCAST_* options, the same at SOL_IP and
+ * SOL_IPV6 (the sockaddr says the family).  False if optname is not one.
+ */
+static __always_inline bool judge_mcast(struct bpf_sockopt *ctx, struct dest *d, __u32 *reason)
+{
+	switch (ctx->optname) {
+	case MCAST_JOIN_GROUP:
+		*reason = judge_sockaddr(ctx, GREQ_GROUP_OFF, d);
+		return true;
+	case MCAST_JOIN_SOURCE_GROUP:
+	case MCAST_BLOCK_SOURCE:
+	case MCAST_UNBLOCK_SOURCE:
+		*reason = judge_gsr(ctx, d);
+		return true;
+	case MCAST_MSFILTER: /* whole source lists: not judged, refused */
+		*reason = EGRESS_DROP_MCAST_JOIN;
+		return true;
+	}
+	return false;
+}
+
 static __always_inline __u32 judge_ip_options(struct bpf_sockopt *ctx)
 {
 	__u8 opts[64] = {}, *p = ctx->optval, *end = ctx->optval_end;
@@ -899,20 +921,11 @@ int egress_setsockopt(struct bpf_sockopt *ctx)
 			if (!reason)
 				reason = judge_addr4(ctx, MREQ_SOURCE_OFF, &d);
 			break;
-		case MCAST_JOIN_GROUP:
-			reason = judge_sockaddr(ctx, GREQ_GROUP_OFF, &d);
-			break;
-		case MCAST_JOIN_SOURCE_GROUP:
-		case MCAST_BLOCK_SOURCE:
-		case MCAST_UNBLOCK_SOURCE:
-			reason = judge_gsr(ctx, &d);
-			break;
 		case IP_MSFILTER: /* whole source lists: not judged, refused */
-		case MCAST_MSFILTER:
 			reason = EGRESS_DROP_MCAST_JOIN;
 			break;
 		default:
-			judged = false;
+			judged = judge_mcast(ctx, &d, &reason);
 		}
 	} else if (ctx->level == SOL_IPV6) {
 		switch (ctx->optname) {
@@ -942,19 +955,8 @@ int egress_setsockopt(struct bpf_sockopt *ctx)
 				reason = EGRESS_DROP_SPOOF;
 			break;
 		}
-		case MCAST_JOIN_GROUP:
-			reason = judge_sockaddr(ctx, GREQ_GROUP_OFF, &d);
-			break;
-		case MCAST_JOIN_SOURCE_GROUP:
-		case MCAST_BLOCK_SOURCE:
-		case MCAST_UNBLOCK_SOURCE:
-			reason = judge_gsr(ctx, &d);
-			break;
-		case MCAST_MSFILTER:
-			reason = EGRESS_DROP_MCAST_JOIN;
-			break;
 		default:
-			judged = false;
+			judged = judge_mcast(ctx, &d, &reason);
 		}
 	} else {
 		judged = false;
