@@ -10,6 +10,7 @@
 #include "dns.h"
 #include "launch.h"
 #include "log.h"
+#include "plan.h"
 #include "run.h"
 
 struct command {
@@ -66,7 +67,7 @@ static int do_resolve(int argc, char **argv)
 		pr_err("usage: egressd resolve [-v] [--resolver ADDR[:PORT]]... NAME...");
 		goto out;
 	}
-	if (run_load_resolvers(&c))
+	if (plan_load_resolvers(&c))
 		goto out;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	ret = dns_resolve_all(names, n, c.resolvers, c.nresolvers, &opts, &ans);

@@ -1,13 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
+/* egressd run: the subcommand's pipeline (plan.h, then session.h). */
 #ifndef EGRESSD_RUN_H
 #define EGRESSD_RUN_H
 
-#include "cli.h"
-
 /* egressd run ...: returns the process exit status. */
 int do_run(int argc, char **argv);
-
-/* Fill c->resolvers from /etc/resolv.conf unless --resolver gave some. */
-int run_load_resolvers(struct run_config *c);
 
 #endif
