@@ -3,12 +3,12 @@
  * Resolve every allowed name with c-ares, a bounded window at a time,
  * failing closed.
  *
- * One channel, one A and one AAAA query per name, driven with
- * ares_getsock()/poll() until every query has called back.  At most
+ * One channel, one A and one AAAA query per name, driven by the event
+ * loop (loop.h, aresloop.h) until every query has called back.  At most
  * DNS_MAX_INFLIGHT queries are in flight: names start in list order, both
  * queries of a name together, and each query that ends starts the next
- * name from its callback (so any loop that drives the channel, poll here or
- * an event loop through ARES_OPT_SOCK_STATE_CB, keeps the window full).
+ * name from its callback (so the loop that drives the channel through
+ * ARES_OPT_SOCK_STATE_CB keeps the window full, whoever drives it).
  * Sending every query at once overflowed resolvers' buffers and queues
  * (issue 7); in a window, c-ares' own retry (opts->tries) of a lost answer
  * goes out alone, not in another burst that is dropped again.
@@ -52,7 +52,6 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -65,8 +64,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "aresloop.h"
 #include "dns.h"
 #include "log.h"
+#include "loop.h"
 
 enum { Q_A = 0, Q_AAAA = 1, Q_NUM = 2 };
 
@@ -90,6 +91,7 @@ struct dns_run {
 	struct dns_answer *ans;
 	struct dns_query *q;   /* 2 * n, q[2 * i + fam] */
 	ares_channel ch;
+	struct loop *loop;     /* drives ch; ends when inflight reaches 0 */
 	size_t next;           /* the next name to start */
 	size_t inflight;       /* queries sent that have not called back */
 	unsigned long nreplies; /* reads that returned data, from any server */
@@ -381,6 +383,9 @@ static void on_answer(void *arg, int status, int timeouts, unsigned char *abuf, 
 	q->done = true;
 	run->inflight--;
 	fill_window(run);
+	/* The last answer ends the loop (not while the channel is closing). */
+	if ((!run->inflight || run->err) && !run->closing && run->loop)
+		loop_exit(run->loop, 0);
 }
 
 /* Higher is more informative when both families failed. */
@@ -484,7 +489,8 @@ static int set_servers(ares_channel ch, const struct resolver *servers, size_t n
 }
 
 static int make_channel(const struct resolver *servers, size_t nservers,
-			const struct dns_opts *opts, struct dns_run *run, ares_channel *out)
+			const struct dns_opts *opts, struct dns_run *run, struct aresloop *al,
+			ares_channel *out)
 {
 	static char lookups[] = "b";
 	struct ares_options ao;
@@ -503,6 +509,7 @@ static int make_channel(const struct resolver *servers, size_t nservers,
 	ao.tries = opts->tries;
 	ao.ndots = 1;
 	ao.lookups = lookups;
+	aresloop_options(al, &ao, &mask);
 
 	switch (ares_init_options(&ch, &ao, mask)) {
 	case ARES_SUCCESS:
@@ -522,59 +529,28 @@ static int make_channel(const struct resolver *servers, size_t nservers,
 	return 0;
 }
 
-/* Drive the channel until every query sent has called back. */
-static int run_loop(ares_channel ch, struct dns_run *run)
+/* Nothing to watch and nothing to wait for, with queries still out. */
+static void on_stall(void *userdata)
 {
-	fill_window(run);
-	while (run->inflight && !run->err) {
-		ares_socket_t socks[ARES_GETSOCK_MAXNUM];
-		struct pollfd pfd[ARES_GETSOCK_MAXNUM];
-		struct timeval tv, *tvp;
-		int bits, nfds = 0, ms = -1, r, i;
+	struct dns_run *run = userdata;
 
-		bits = ares_getsock(ch, socks, ARES_GETSOCK_MAXNUM);
-		for (i = 0; i < ARES_GETSOCK_MAXNUM; i++) {
-			short ev = 0;
-
-			if (ARES_GETSOCK_READABLE(bits, i))
-				ev |= POLLIN;
-			if (ARES_GETSOCK_WRITABLE(bits, i))
-				ev |= POLLOUT;
-			if (!ev)
-				continue;
-			pfd[nfds].fd = socks[i];
-			pfd[nfds].events = ev;
-			pfd[nfds].revents = 0;
-			nfds++;
-		}
-		tvp = ares_timeout(ch, NULL, &tv);
-		if (tvp)
-			ms = (int)(tvp->tv_sec * 1000 + (tvp->tv_usec + 999) / 1000);
-		if (!nfds && !tvp)
-			return -EIO; /* queries pending but nothing to wait for */
-
-		r = poll(pfd, nfds, ms);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (r == 0) {
-			ares_process_fd(ch, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
-			continue;
-		}
-		for (i = 0; i < nfds; i++) {
-			short re = pfd[i].revents;
-
-			if (!re)
-				continue;
-			ares_process_fd(ch, re & (POLLIN | POLLERR | POLLHUP) ? pfd[i].fd
-									 : ARES_SOCKET_BAD,
-					re & (POLLOUT | POLLERR | POLLHUP) ? pfd[i].fd
-									   : ARES_SOCKET_BAD);
-		}
+	if (run->inflight && !run->closing) {
+		run->err = -EIO;
+		loop_exit(run->loop, 0);
 	}
-	return run->err;
+}
+
+/* Drive the channel on a loop of its own until every query has called back. */
+static int run_queries(struct dns_run *run, struct aresloop *al)
+{
+	int ret;
+
+	fill_window(run);
+	if (!run->inflight || run->err)
+		return run->err;
+	aresloop_kick(al);
+	ret = loop_run(run->loop);
+	return ret < 0 ? ret : run->err;
 }
 
 void dns_answers_free(struct dns_answer *a, size_t n)
@@ -593,6 +569,7 @@ int dns_resolve_all(const char *const *names, size_t n, const struct resolver *s
 {
 	struct dns_run run = { .names = names, .n = n };
 	ares_channel ch = NULL;
+	struct aresloop *al = NULL;
 	size_t i, nfailed = 0;
 	int err, f;
 
@@ -617,10 +594,17 @@ int dns_resolve_all(const char *const *names, size_t n, const struct resolver *s
 		err = -ENOMEM;
 		goto out;
 	}
-	err = make_channel(servers, nservers, opts, &run, &ch);
+	err = loop_new(&run.loop);
+	if (err)
+		goto out;
+	err = aresloop_new(run.loop, on_stall, &run, &al);
+	if (err)
+		goto out;
+	err = make_channel(servers, nservers, opts, &run, al, &ch);
 	if (err)
 		goto out;
 	run.ch = ch;
+	aresloop_set_channel(al, ch);
 	run.budget_ms = query_budget_ms(opts, nservers);
 
 	for (i = 0; i < n; i++) {
@@ -634,7 +618,7 @@ int dns_resolve_all(const char *const *names, size_t n, const struct resolver *s
 		}
 	}
 
-	err = run_loop(ch, &run);
+	err = run_queries(&run, al);
 	if (err)
 		goto out;
 
@@ -686,6 +670,8 @@ out:
 	run.closing = true;
 	if (ch)
 		ares_destroy(ch);
+	aresloop_free(al);
+	loop_free(run.loop);
 	dns_answers_free(run.ans, n);
 	free(run.q);
 	return err;

@@ -428,7 +428,7 @@ static bool take_udp(struct responder *r)
 }
 
 /*
- * The thread TID sleeps in poll(): it has sent everything it will send
+ * The thread TID sleeps in the loop's epoll_wait(): it has sent everything it will send
  * until an answer or a timeout wakes it.  The kernel reports a syscall only
  * for a task that is not running ("running" otherwise), and loopback UDP
  * has queued a datagram at the receiver by the time sendto() returns.
@@ -449,11 +449,12 @@ static bool asleep_in_poll(pid_t tid)
 	nr = strtol(buf, &end, 10);
 	if (end == buf)
 		return false;
-#ifdef SYS_poll
-	if (nr == SYS_poll)
+	/* The resolver waits in the event loop's epoll_wait (user/loop.c). */
+#ifdef SYS_epoll_wait
+	if (nr == SYS_epoll_wait)
 		return true;
 #endif
-	return nr == SYS_ppoll;
+	return nr == SYS_epoll_pwait || nr == SYS_epoll_pwait2;
 }
 
 /* One length-prefixed query from a TCP client; false when it is done. */
@@ -964,7 +965,7 @@ static void test_window_bounds_inflight(void **state)
 	(void)state;
 	snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", (int)gettid());
 	if (access(path, R_OK))
-		fail_msg("cannot read %s (%s): this test needs it to see this thread sleep in poll()",
+		fail_msg("cannot read %s (%s): this test needs it to see this thread sleep in epoll_wait()",
 			 path, strerror(errno));
 	assert_int_equal(responder_start_for(&r, false, 0, gettid()), 0);
 	res = loopback(r.port);
