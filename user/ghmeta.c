@@ -30,6 +30,7 @@
 #include "dns.h"
 #include "ghmeta.h"
 #include "log.h"
+#include "text.h"
 
 #ifndef EGRESSD_VERSION
 #define EGRESSD_VERSION "dev"
@@ -42,22 +43,6 @@
 #define GHMETA_DNS_TRIES 2
 
 static const char *const ghmeta_fields[] = { "web", "api", "git" };
-
-/* A JSON string fit for an error message: printable, short. */
-static const char *printable(const char *s, size_t len, char *buf, size_t buflen)
-{
-	size_t i, o = 0;
-
-	for (i = 0; i < len && o + 4 < buflen; i++)
-		buf[o++] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
-	if (i < len) {
-		buf[o++] = '.';
-		buf[o++] = '.';
-		buf[o++] = '.';
-	}
-	buf[o] = 0;
-	return buf;
-}
 
 static const char *type_name(struct json_object *v)
 {
@@ -94,7 +79,7 @@ static int parse_cidr(const char *field, size_t idx, struct json_object *v, stru
 	}
 	s = json_object_get_string(v);
 	len = (size_t)json_object_get_string_len(v);
-	printable(s, len, shown, sizeof(shown));
+	text_quote(s, len, shown, sizeof(shown));
 	if (strlen(s) != len || len > ENTRY_STRLEN) {
 		snprintf(err, errlen, "\"%s\"[%zu]: \"%s\" is not a CIDR", field, idx, shown);
 		return -EINVAL;
