@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
+/* pr_err/pr_warn/pr_info/pr_debug: one "egressd: " line each, to stderr, by level. */
 #include <stdio.h>
 #include <bpf/libbpf.h>
 
