@@ -95,7 +95,40 @@ $(OUTPUT)/tests/%.o: tests/unit/%.c | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
-$(OUTPUT)/tests/test_%: $(OUTPUT)/tests/test_%.o $(LIB_OBJS)
+# A unit test links only what it tests: TEST_OBJS_test_X lists the user
+# objects (what they call included), TEST_PKGS_test_X the pkg-config
+# packages those need, so a parser test needs neither libbpf nor libcurl.
+# A test with no TEST_OBJS_ line links every user object but main.o and
+# every package in PKGS, so a new tests/unit/test_X.c builds by default;
+# give it a list once it works.  A missing object is a link error, not a
+# silent change.
+TEST_OBJS_test_addr       := addr.o
+TEST_OBJS_test_cgroup     := cgroup.o fileio.o log.o
+TEST_OBJS_test_cli        := cli.o policy.o entry.o resolvconf.o addr.o text.o log.o
+TEST_OBJS_test_dns        := dns.o log.o
+TEST_PKGS_test_dns        := libcares
+TEST_OBJS_test_entry      := entry.o addr.o text.o
+TEST_OBJS_test_events     := events.o addr.o text.o log.o
+TEST_OBJS_test_ghmeta     := ghmeta.o policy.o entry.o addr.o text.o log.o
+TEST_PKGS_test_ghmeta     := json-c
+TEST_OBJS_test_policy     := policy.o entry.o addr.o text.o
+TEST_OBJS_test_resolvconf := resolvconf.o addr.o text.o
+TEST_OBJS_test_seccomp    := seccomp.o
+TEST_OBJS_test_text       := text.o
+
+test_objs = $(if $(TEST_OBJS_$(1)),$(addprefix $(OUTPUT)/user/,$(TEST_OBJS_$(1))),$(LIB_OBJS))
+test_libs = $(if $(TEST_OBJS_$(1)),$(if $(TEST_PKGS_$(1)),$(shell $(PKG_CONFIG) --libs \
+		$(TEST_PKGS_$(1)) 2>/dev/null)),$(PKG_LIBS))
+
+define UNIT_TEST_RULE
+$(OUTPUT)/tests/$(1): $(OUTPUT)/tests/$(1).o $(call test_objs,$(1))
+	$$(call msg,LINK,$$@)
+	$$(Q)$$(CC) $$(CFLAGS) $$(LDFLAGS) $$^ $(call test_libs,$(1)) $$(CMOCKA_LIBS) -o $$@
+endef
+$(foreach t,$(patsubst $(OUTPUT)/tests/%,%,$(UNIT_BINS)),$(eval $(call UNIT_TEST_RULE,$(t))))
+
+# The BPF packet tests drive the loader: everything.
+$(BPFT_BINS): $(OUTPUT)/tests/%: $(OUTPUT)/tests/%.o $(LIB_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(PKG_LIBS) $(CMOCKA_LIBS) -o $@
 

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
+/* Capabilities: check that egressd holds what it needs; drop them all for the workload. */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>

@@ -103,7 +103,11 @@ int cgroup_parse_proc(FILE *f, char *path, size_t len)
 		if (strncmp(line, "0::", 3) != 0)
 			continue;
 		line[strcspn(line, "\n")] = '\0';
-		/* " (deleted)" means our own cgroup was removed under us. */
+		/*
+		 * A cgroup removed under us reads "/path (deleted)".  It is
+		 * returned as it is: no such directory exists, so the next
+		 * step that uses it fails with ENOENT.
+		 */
 		if ((size_t)snprintf(path, len, "%s", line + 3) >= len)
 			err = -ENAMETOOLONG;
 		else
@@ -176,6 +180,9 @@ int cgroup_safe_parent(const char *mnt, const char *dir, uid_t uid, const gid_t 
 	struct stat st;
 	const char *p;
 
+	/* "" unless a level is writable (or missing), as cgroup.h promises. */
+	if (badlen)
+		bad[0] = '\0';
 	if (strncmp(dir, mnt, mlen) != 0 || (dir[mlen] && dir[mlen] != '/'))
 		return -EINVAL;
 	if ((size_t)snprintf(cur, sizeof(cur), "%s", mnt) >= sizeof(cur))

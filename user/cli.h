@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* Command line of "egressd run", parsed without side effects. */
+/*
+ * The command line of "egressd run": parsed and checked into a run_config.
+ * Not pure: -v/-q set the log level as they are parsed, --allow-file reads
+ * the file into the policy, and errors are printed (pr_err).
+ */
 #ifndef EGRESSD_CLI_H
 #define EGRESSD_CLI_H
 

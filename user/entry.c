@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 
 #include "entry.h"
+#include "text.h"
 
 #define LABEL_MAX_LEN 63
 #define WHY_LEN 320
@@ -21,32 +22,6 @@ static bool is_alpha(unsigned char c)
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 
-/*
- * Copy user text into a message with control and non-ASCII bytes, quotes
- * and backslashes escaped, so a hostile entry cannot garble a terminal.
- */
-static const char *quote(const char *s, size_t len, char *buf, size_t buflen)
-{
-	size_t i, o = 0;
-
-	for (i = 0; i < len && o + 5 < buflen; i++) {
-		unsigned char c = s[i];
-
-		if (text_is_cntrl(c) || c >= 0x80)
-			o += snprintf(buf + o, buflen - o, "\\x%02x", c);
-		else if (c == '"' || c == '\\')
-			o += snprintf(buf + o, buflen - o, "\\%c", c);
-		else
-			buf[o++] = c;
-	}
-	if (i < len && o + 4 <= buflen) {
-		memcpy(buf + o, "...", 3);
-		o += 3;
-	}
-	buf[o] = '\0';
-	return buf;
-}
-
 static void set_err(char *err, size_t errlen, const char *what, const char *text,
 		    const char *why)
 {
@@ -55,7 +30,7 @@ static void set_err(char *err, size_t errlen, const char *what, const char *text
 	if (!err || !errlen)
 		return;
 	snprintf(err, errlen, "invalid %s \"%s\": %s", what,
-		 quote(text, strlen(text), q, sizeof(q)), why);
+		 text_quote(text, strlen(text), q, sizeof(q)), why);
 }
 
 static void addr_mask(struct addr *a, unsigned int prefixlen)

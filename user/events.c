@@ -11,6 +11,7 @@
 #include "addr.h"
 #include "events.h"
 #include "log.h"
+#include "text.h"
 
 /*
  * Rate limiting.  Each destination prints on its 1st, 10th, 100th, ...
@@ -276,23 +277,6 @@ static const char *dest_text(const struct egress_event *e, char *buf, size_t len
 	return buf;
 }
 
-/* JSON string body for comm: escape quotes, backslashes, control bytes. */
-static void json_str(FILE *f, const char *s, size_t max)
-{
-	fputc('"', f);
-	for (size_t i = 0; i < max && s[i]; i++) {
-		unsigned char ch = (unsigned char)s[i];
-
-		if (ch == '"' || ch == '\\')
-			fprintf(f, "\\%c", ch);
-		else if (ch < 0x20 || ch >= 0x7f)
-			fprintf(f, "\\u%04x", ch);
-		else
-			fputc(ch, f);
-	}
-	fputc('"', f);
-}
-
 /*
  * Where the verdict came from, when it is not a plain connect/sendto.  A
  * connect() of a UDP socket sends nothing: getaddrinfo() does it to every
@@ -366,7 +350,7 @@ static void format_json(FILE *out, const struct dest_stat *d, const struct egres
 	event_addr(e, &ad);
 	fprintf(out, "{\"event\":\"%s\",\"hook\":\"%s\",\"pid\":%u,\"comm\":",
 		(e->flags & EGRESS_EVENT_AUDIT) ? "audit" : "deny", events_hook_str(e->hook), e->pid);
-	json_str(out, e->comm, sizeof(e->comm));
+	text_json_str(out, e->comm, sizeof(e->comm));
 	fprintf(out, ",\"uid\":%u,\"proto\":", e->uid);
 	if (p)
 		fprintf(out, "\"%s\"", p);
@@ -375,7 +359,7 @@ static void format_json(FILE *out, const struct dest_stat *d, const struct egres
 	fprintf(out, ",\"family\":%u,\"daddr\":\"%s\",\"dport\":%u,\"name\":", e->family == 4 ? 4 : 6,
 		addr_format(&ad, a, sizeof(a)), e->dport);
 	if (d->name)
-		json_str(out, d->name, NAME_MAX_LEN);
+		text_json_str(out, d->name, NAME_MAX_LEN);
 	else
 		fputs("null", out);
 	if (e->hook == EGRESS_HOOK_SETSOCKOPT)
@@ -388,21 +372,16 @@ static void format_text(FILE *out, const struct dest_stat *d, const struct egres
 			bool final)
 {
 	const char *verb = (e->flags & EGRESS_EVENT_AUDIT) ? "audit: would block" : "blocked";
-	char who[64], name[NAME_MAX_LEN + 8] = "", times[48] = "", comm[EGRESS_COMM_LEN + 1];
+	char who[TEXT_QUOTE_SIZE(EGRESS_COMM_LEN) + 16], name[NAME_MAX_LEN + 8] = "", times[48] = "";
+	char comm[TEXT_QUOTE_SIZE(EGRESS_COMM_LEN)];
 	char dst[ADDR_STRLEN + 32];
 
 	/*
 	 * comm is whatever the process set with PR_SET_NAME: a newline in it
 	 * would forge a line of its own, an escape byte would drive the
-	 * terminal.  Text mode shows control bytes as '?'.
+	 * terminal, a '"' would end the quotes around it.
 	 */
-	for (size_t i = 0; i <= EGRESS_COMM_LEN; i++) {
-		unsigned char ch = i < EGRESS_COMM_LEN ? (unsigned char)e->comm[i] : 0;
-
-		comm[i] = (char)(ch && (ch < 0x20 || ch == 0x7f) ? '?' : ch);
-		if (!ch)
-			break;
-	}
+	text_quote(e->comm, strnlen(e->comm, sizeof(e->comm)), comm, sizeof(comm));
 	/* Programs retitle themselves ("npm install x"): keep the name one token. */
 	if (e->pid)
 		snprintf(who, sizeof(who), strchr(comm, ' ') ? "\"%s\"[%u]" : "%s[%u]", comm, e->pid);

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
+/* Write a control file (cgroupfs, procfs) in one write(), as the kernel expects. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>

@@ -1,4 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Who the workload runs as: --user, else SUDO_UID/SUDO_GID, else the
+ * caller; uid 0 only when --user names it.
+ */
 #include <errno.h>
 #include <pwd.h>
 #include <stdio.h>

@@ -1,4 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Start the workload: fork, move into the filtered cgroup, drop to its
+ * user, close inherited fds, strip capabilities, install the seccomp
+ * filter, exec.  Failures before exec exit 125/126/127 like a shell.
+ */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>

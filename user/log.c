@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
+/*
+ * pr_err/pr_warn/pr_info/pr_debug: one "egressd: " line each, to stderr, by level.
+ * libbpf is hooked in by log_libbpf.c, so that what links log.o alone
+ * (the unit tests) needs no libbpf.
+ */
 #include <stdio.h>
-#include <bpf/libbpf.h>
 
 #include "log.h"
 
@@ -43,18 +47,3 @@ DEFINE_PR(pr_err, LOG_LEVEL_QUIET, "ERROR: ")
 DEFINE_PR(pr_warn, LOG_LEVEL_QUIET, "WARNING: ")
 DEFINE_PR(pr_info, LOG_LEVEL_INFO, "")
 DEFINE_PR(pr_debug, LOG_LEVEL_DEBUG, "debug: ")
-
-static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	if (level == LIBBPF_DEBUG && cur_level < LOG_LEVEL_DEBUG)
-		return 0;
-	if (level == LIBBPF_INFO && cur_level < LOG_LEVEL_DEBUG)
-		return 0;
-	fputs("egressd: libbpf: ", stderr);
-	return vfprintf(stderr, fmt, ap);
-}
-
-void log_setup_libbpf(void)
-{
-	libbpf_set_print(libbpf_print);
-}

@@ -7,32 +7,10 @@
 #include <arpa/inet.h>
 
 #include "resolvconf.h"
+#include "text.h"
 
 #define WHY_LEN 256
 #define QUOTE_LEN 256
-
-/* User text for a message, control and non-ASCII bytes escaped. */
-static const char *quote(const char *s, char *buf, size_t buflen)
-{
-	size_t o = 0;
-
-	for (; *s && o + 5 < buflen; s++) {
-		unsigned char c = *s;
-
-		if (c < 0x20 || c >= 0x7f)
-			o += snprintf(buf + o, buflen - o, "\\x%02x", c);
-		else if (c == '"' || c == '\\')
-			o += snprintf(buf + o, buflen - o, "\\%c", c);
-		else
-			buf[o++] = c;
-	}
-	if (*s && o + 4 <= buflen) {
-		memcpy(buf + o, "...", 3);
-		o += 3;
-	}
-	buf[o] = '\0';
-	return buf;
-}
 
 /*
  * A resolver's port.  Unlike an entry's, "0x35" and other text after a
@@ -119,7 +97,7 @@ int resolver_parse(const char *text, struct resolver *out, char *err, size_t err
 	if (ret) {
 		if (err && errlen)
 			snprintf(err, errlen, "invalid resolver \"%s\": %s",
-				 quote(text, q, sizeof(q)), why);
+				 text_quote(text, strlen(text), q, sizeof(q)), why);
 		return ret;
 	}
 	*out = r;
@@ -196,7 +174,7 @@ int resolvconf_parse(FILE *f, const char *path, struct resolver *out, size_t max
 		ret = parse_host(val, strlen(val), false, &r.addr, why, sizeof(why));
 		if (ret) {
 			snprintf(lerr, sizeof(lerr), "%s:%zu: invalid nameserver \"%s\": %s",
-				 path, lineno, quote(val, q, sizeof(q)), why);
+				 path, lineno, text_quote(val, strlen(val), q, sizeof(q)), why);
 			goto out;
 		}
 		for (i = 0; i < cnt; i++)

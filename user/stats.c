@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
+/* --stats: sum the per-CPU counters of the BPF object and print them at exit. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

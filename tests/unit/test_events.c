@@ -303,8 +303,8 @@ static void test_text_comm_sanitized(void **state)
 	events_record(ev, &e, 1000);
 	events_free(ev);
 	assert_int_equal(read_lines(f, f->log), 1);
-	/* Sanitised, and quoted because it holds a space. */
-	assert_string_equal(f->lines[0], "egressd: blocked \"x?egressd: ok?\"[1234] -> "
+	/* Escaped as every message escapes untrusted text; quoted for the space. */
+	assert_string_equal(f->lines[0], "egressd: blocked \"x\\x0aegressd: ok\\x1b\"[1234] -> "
 					 "198.51.100.20:80/tcp: not in allowlist");
 	for (const char *p = f->lines[0]; *p; p++)
 		assert_false((unsigned char)*p < 0x20 || (unsigned char)*p == 0x7f);

@@ -165,8 +165,15 @@ static void test_bad_cidr(void **state)
 	policy_init(&p);
 	assert_int_equal(parse("{\"web\": [\"bad\\u0001\"], \"api\": [], \"git\": []}", &p),
 			 -EINVAL);
-	assert_memory_equal(err, "\"web\"[0]: \"bad?\" is not a CIDR",
-			    strlen("\"web\"[0]: \"bad?\" is not a CIDR"));
+	assert_memory_equal(err, "\"web\"[0]: \"bad\\x01\" is not a CIDR",
+			    strlen("\"web\"[0]: \"bad\\x01\" is not a CIDR"));
+	policy_free(&p);
+	/* Nor can a quote in the value end the quotes around it. */
+	policy_init(&p);
+	assert_int_equal(parse("{\"web\": [\"a\\\"b\"], \"api\": [], \"git\": []}", &p),
+			 -EINVAL);
+	assert_memory_equal(err, "\"web\"[0]: \"a\\\"b\" is not a CIDR",
+			    strlen("\"web\"[0]: \"a\\\"b\" is not a CIDR"));
 	policy_free(&p);
 }
 
