@@ -105,7 +105,7 @@ $(OUTPUT)/tests/%.o: tests/unit/%.c | $(OUTPUT)/tests
 TEST_OBJS_test_addr       := addr.o
 TEST_OBJS_test_cgroup     := cgroup.o fileio.o log.o
 TEST_OBJS_test_cli        := cli.o policy.o entry.o resolvconf.o addr.o text.o log.o
-TEST_OBJS_test_dns        := dns.o log.o
+TEST_OBJS_test_dns        := dns.o aresloop.o loop.o log.o
 TEST_PKGS_test_dns        := libcares
 TEST_OBJS_test_entry      := entry.o addr.o text.o
 TEST_OBJS_test_events     := events.o addr.o text.o log.o
@@ -115,6 +115,7 @@ TEST_OBJS_test_policy     := policy.o entry.o addr.o text.o
 TEST_OBJS_test_resolvconf := resolvconf.o addr.o text.o
 TEST_OBJS_test_seccomp    := seccomp.o
 TEST_OBJS_test_text       := text.o
+TEST_OBJS_test_loop       := loop.o
 
 test_objs = $(if $(TEST_OBJS_$(1)),$(addprefix $(OUTPUT)/user/,$(TEST_OBJS_$(1))),$(LIB_OBJS))
 test_libs = $(if $(TEST_OBJS_$(1)),$(if $(TEST_PKGS_$(1)),$(shell $(PKG_CONFIG) --libs \

@@ -20,6 +20,12 @@ enum {
 	OPT_LOG_FILE,
 	OPT_GITHUB_META_URL,
 	OPT_CA_FILE,
+	OPT_NO_DNS_PROXY,
+	OPT_DNS_DENY_RCODE,
+	OPT_MIN_TTL,
+	OPT_MAX_TTL,
+	OPT_MAX_IPS_PER_NAME,
+	OPT_ALLOW_PRIVATE_ANSWERS,
 };
 
 static const struct option run_opts[] = {
@@ -34,6 +40,12 @@ static const struct option run_opts[] = {
 	{ "log-file", required_argument, NULL, OPT_LOG_FILE },
 	{ "github-meta-url", required_argument, NULL, OPT_GITHUB_META_URL },
 	{ "ca-file", required_argument, NULL, OPT_CA_FILE },
+	{ "no-dns-proxy", no_argument, NULL, OPT_NO_DNS_PROXY },
+	{ "dns-deny-rcode", required_argument, NULL, OPT_DNS_DENY_RCODE },
+	{ "min-ttl", required_argument, NULL, OPT_MIN_TTL },
+	{ "max-ttl", required_argument, NULL, OPT_MAX_TTL },
+	{ "max-ips-per-name", required_argument, NULL, OPT_MAX_IPS_PER_NAME },
+	{ "allow-private-answers", no_argument, NULL, OPT_ALLOW_PRIVATE_ANSWERS },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -60,11 +72,18 @@ void cli_usage_run(void)
 	       "      --log-file FILE        write deny events to FILE instead of stderr\n"
 	       "      --github-meta-url URL  where to fetch GitHub's ranges (default api.github.com/meta)\n"
 	       "      --ca-file FILE         CA bundle for that fetch\n"
+	       "      --no-dns-proxy         DNS goes straight to the resolvers (no name filtering,\n"
+	       "                             addresses fixed at start)\n"
+	       "      --dns-deny-rcode refused|nxdomain  answer to a name not allowed (refused)\n"
+	       "      --min-ttl SEC / --max-ttl SEC      bounds on how long a learned address\n"
+	       "                             stays allowed (60 / 86400)\n"
+	       "      --max-ips-per-name N   learned addresses kept per name (64; oldest go)\n"
+	       "      --allow-private-answers  learn private and metadata answers too\n"
 	       "  -v, --verbose              debug output, including libbpf's\n"
 	       "  -q, --quiet                only errors and warnings\n"
 	       "\n"
 	       "Entries: 198.51.100.7  198.51.100.0/24  198.51.100.7:443  2001:db8::/32\n"
-	       "         [2001:db8::1]:443  example.com  example.com:443\n"
+	       "         [2001:db8::1]:443  example.com  example.com:443  *.example.com\n"
 	       "\n"
 	       "Exit status: COMMAND's; 125 if egressd fails, 126 if COMMAND cannot run, 127 if not found;\n"
 	       "125 also when COMMAND exits 0 but deny events could not be written to --log-file.\n");
@@ -141,13 +160,33 @@ static int add_resolver(struct run_config *c, const char *arg)
 	return 0;
 }
 
+/* A whole decimal number in [min, max] for option name. */
+static int number_arg(const char *name, const char *arg, unsigned long min, unsigned long max,
+		      unsigned long *out)
+{
+	char buf[CLI_EXCERPT_SIZE];
+
+	if (decimal_parse(arg, strlen(arg), max, out) || *out < min) {
+		pr_err("%s: \"%s\" is not a whole number from %lu to %lu", name,
+		       cli_excerpt(arg, strlen(arg), buf, sizeof(buf)), min, max);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int cli_parse_run(int argc, char **argv, struct run_config *c)
 {
+	unsigned long num;
 	char err[512];
 	int opt, dashdash = 0;
 
 	memset(c, 0, sizeof(*c));
 	policy_init(&c->policy);
+	c->dns_proxy = true;
+	c->dns_deny_rcode = 5; /* REFUSED */
+	c->min_ttl = 60;
+	c->max_ttl = 86400;
+	c->max_ips_per_name = 64;
 
 	/* getopt_long permutes; "+" stops at the first non-option instead. */
 	optind = 1;
@@ -243,6 +282,40 @@ int cli_parse_run(int argc, char **argv, struct run_config *c)
 				return -ENAMETOOLONG;
 			c->ca_file = optarg;
 			break;
+		case OPT_NO_DNS_PROXY:
+			c->dns_proxy = false;
+			break;
+		case OPT_DNS_DENY_RCODE:
+			if (strcmp(optarg, "refused") == 0) {
+				c->dns_deny_rcode = 5;
+			} else if (strcmp(optarg, "nxdomain") == 0) {
+				c->dns_deny_rcode = 3;
+			} else {
+				char buf[CLI_EXCERPT_SIZE];
+
+				pr_err("--dns-deny-rcode: \"%s\" is neither refused nor nxdomain",
+				       cli_excerpt(optarg, strlen(optarg), buf, sizeof(buf)));
+				return -EINVAL;
+			}
+			break;
+		case OPT_MIN_TTL:
+			if (number_arg("--min-ttl", optarg, 0, 86400 * 7, &num))
+				return -EINVAL;
+			c->min_ttl = (unsigned int)num;
+			break;
+		case OPT_MAX_TTL:
+			if (number_arg("--max-ttl", optarg, 1, 86400 * 7, &num))
+				return -EINVAL;
+			c->max_ttl = (unsigned int)num;
+			break;
+		case OPT_MAX_IPS_PER_NAME:
+			if (number_arg("--max-ips-per-name", optarg, 1, 4096, &num))
+				return -EINVAL;
+			c->max_ips_per_name = (unsigned int)num;
+			break;
+		case OPT_ALLOW_PRIVATE_ANSWERS:
+			c->allow_private_answers = true;
+			break;
 		case 'v':
 			log_set_level(LOG_LEVEL_DEBUG);
 			break;
@@ -277,6 +350,10 @@ int cli_parse_run(int argc, char **argv, struct run_config *c)
 	}
 	if (optind >= argc) {
 		pr_err("no command after \"--\"");
+		return -EINVAL;
+	}
+	if (c->min_ttl > c->max_ttl) {
+		pr_err("--min-ttl %u is above --max-ttl %u", c->min_ttl, c->max_ttl);
 		return -EINVAL;
 	}
 	c->argv = &argv[optind];

@@ -39,6 +39,13 @@ struct run_config {
 	const char *log_file;
 	const char *github_meta_url;
 	const char *ca_file;
+	/* The DNS proxy (proxy.h); --no-dns-proxy keeps DNS to the resolvers. */
+	bool dns_proxy;
+	int dns_deny_rcode;         /* --dns-deny-rcode: 5 REFUSED, 3 NXDOMAIN */
+	unsigned int min_ttl;       /* --min-ttl seconds (60) */
+	unsigned int max_ttl;       /* --max-ttl seconds (86400) */
+	unsigned int max_ips_per_name; /* --max-ips-per-name (64) */
+	bool allow_private_answers; /* --allow-private-answers */
 	char **argv; /* the command, NULL-terminated */
 };
 
