@@ -39,6 +39,21 @@ struct dest_stat {
 	const char *name;     /* resolved-from name, or NULL */
 };
 
+/* Bounds on what the DNS proxy adds at run time: a flood costs no more. */
+#define EVENTS_MAX_DYN_NAMES 65536
+#define EVENTS_MAX_DNS_NAMES 4096
+
+struct dyn_name {
+	struct addr addr;
+	char *name;
+};
+
+struct dns_denied {
+	char *name;
+	char qtype[12];
+	uint64_t count;
+};
+
 struct name_ent {
 	struct addr addr;
 	unsigned int prefixlen;
@@ -60,6 +75,13 @@ struct events {
 	double tokens;
 	uint64_t last_ms;
 	uint64_t suppressed;
+	/* Names the DNS proxy learned addresses for, at run time. */
+	struct dyn_name *dyn;
+	size_t ndyn, capdyn;
+	/* Names the proxy refused (or, audit, would have). */
+	struct dns_denied *denied;
+	size_t ndenied, capdenied;
+	uint64_t denied_dropped; /* distinct names past EVENTS_MAX_DNS_NAMES */
 };
 
 static const char *const reason_str[EGRESS_REASON_MAX] = {
@@ -123,6 +145,12 @@ static const char *lookup_name(const struct events *ev, const struct addr *a)
 {
 	const char *best = NULL;
 	int bestlen = -1;
+
+	/* A name the proxy learned the address for, the latest first. */
+	for (size_t i = ev->ndyn; i-- > 0;) {
+		if (addr_equal(&ev->dyn[i].addr, a))
+			return ev->dyn[i].name;
+	}
 
 	for (size_t i = 0; i < ev->nnames; i++) {
 		const struct name_ent *n = &ev->names[i];
@@ -212,6 +240,12 @@ void events_free(struct events *ev)
 	free(ev->index);
 	free(ev->names);
 	free(ev->name_store);
+	for (size_t i = 0; i < ev->ndyn; i++)
+		free(ev->dyn[i].name);
+	free(ev->dyn);
+	for (size_t i = 0; i < ev->ndenied; i++)
+		free(ev->denied[i].name);
+	free(ev->denied);
 	free(ev);
 }
 
@@ -572,14 +606,30 @@ void events_summary(struct events *ev)
 			ev->cfg.audit ? "; the counts below are complete" : "");
 	if (!ev->cfg.audit)
 		return;
-	if (!ev->ndests) {
+	if (ev->ndenied) {
+		pr_info("audit summary: %zu name(s) looked up that the allowlist would have refused:",
+			ev->ndenied);
+		for (size_t i = 0; i < ev->ndenied; i++)
+			pr_info("  %8llu  %s %s", (unsigned long long)ev->denied[i].count,
+				ev->denied[i].name, ev->denied[i].qtype);
+	}
+	if (!ev->ndests && !ev->ndenied) {
 		pr_info("audit: nothing would have been blocked");
 		return;
 	}
 	/* Reorders dests under the index: nothing may be recorded after this. */
 	qsort(ev->dests, ev->ndests, sizeof(*ev->dests), by_count_desc);
 	pr_info("audit summary: %zu destination(s) would have been blocked:", ev->ndests);
-	entries = calloc(ev->ndests, sizeof(*entries));
+	entries = calloc(ev->ndests + ev->ndenied + 1, sizeof(*entries));
+	/* Names first: what the workload looked up is what to allow. */
+	for (size_t i = 0; entries && i < ev->ndenied; i++) {
+		bool dup = false;
+
+		for (size_t j = 0; j < nentries && !dup; j++)
+			dup = strcmp(entries[j], ev->denied[i].name) == 0;
+		if (!dup)
+			snprintf(entries[nentries++], NAME_MAX_LEN + 1, "%s", ev->denied[i].name);
+	}
 	for (size_t i = 0; i < ev->ndests; i++) {
 		const struct dest_stat *d = &ev->dests[i];
 		const struct egress_event *e = &d->first;
@@ -646,4 +696,127 @@ int events_check_written(const struct events *ev)
 	       ev->cfg.log_file ? ev->cfg.log_file : "stderr", strerror(ev->write_errno),
 	       ev->cfg.log_file ? " (they went to stderr instead)" : "");
 	return ev->write_errno > 0 ? -ev->write_errno : -EIO;
+}
+
+static uint64_t now_ms_mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+void events_learned_name(struct events *ev, const struct addr *a, const char *name)
+{
+	struct dyn_name *d;
+
+	if (!ev)
+		return;
+	for (size_t i = ev->ndyn; i-- > 0;) {
+		if (addr_equal(&ev->dyn[i].addr, a) && strcmp(ev->dyn[i].name, name) == 0)
+			return;
+	}
+	if (ev->ndyn == EVENTS_MAX_DYN_NAMES)
+		return; /* lines then show the address alone */
+	if (ev->ndyn == ev->capdyn) {
+		size_t cap = ev->capdyn ? ev->capdyn * 2 : 64;
+
+		d = realloc(ev->dyn, cap * sizeof(*d));
+		if (!d)
+			return;
+		ev->dyn = d;
+		ev->capdyn = cap;
+	}
+	d = &ev->dyn[ev->ndyn];
+	d->name = strdup(name);
+	if (!d->name)
+		return;
+	d->addr = *a;
+	ev->ndyn++;
+}
+
+/* A query name as c-ares prints it is safe as is; anything else is quoted. */
+static const char *dns_name_text(const char *name, char *buf, size_t size)
+{
+	for (const char *p = name; *p; p++) {
+		unsigned char ch = (unsigned char)*p;
+
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' || ch == '.'))
+			return text_quote(name, strlen(name), buf, size);
+	}
+	return name[0] ? name : ".";
+}
+
+void events_dns(struct events *ev, pid_t pid, uid_t uid, const char *comm, const char *name,
+		const char *qtype, const char *reason, bool audit)
+{
+	struct dns_denied *d = NULL;
+	char who[64], nbuf[TEXT_QUOTE_SIZE(NAME_MAX_LEN)], *line = NULL;
+	size_t len = 0;
+	FILE *out;
+
+	if (!ev)
+		return;
+	for (size_t i = 0; i < ev->ndenied; i++) {
+		if (strcmp(ev->denied[i].name, name) == 0 && strcmp(ev->denied[i].qtype, qtype) == 0) {
+			d = &ev->denied[i];
+			break;
+		}
+	}
+	if (d) {
+		d->count++;
+		return; /* one line per name and type */
+	}
+	if (ev->ndenied == EVENTS_MAX_DNS_NAMES) {
+		ev->denied_dropped++;
+		return;
+	}
+	if (ev->ndenied == ev->capdenied) {
+		size_t cap = ev->capdenied ? ev->capdenied * 2 : 32;
+		struct dns_denied *nd = realloc(ev->denied, cap * sizeof(*nd));
+
+		if (!nd)
+			return;
+		ev->denied = nd;
+		ev->capdenied = cap;
+	}
+	d = &ev->denied[ev->ndenied];
+	d->name = strdup(name);
+	if (!d->name)
+		return;
+	snprintf(d->qtype, sizeof(d->qtype), "%s", qtype);
+	d->count = 1;
+	ev->ndenied++;
+	if (!take_token(ev, now_ms_mono())) {
+		ev->suppressed++;
+		return;
+	}
+	out = open_memstream(&line, &len);
+	if (!out)
+		return;
+	if (ev->cfg.format == LOG_FORMAT_JSON) {
+		fprintf(out, "{\"event\":\"%s\",\"hook\":\"dns\",\"pid\":%d,\"comm\":",
+			audit ? "audit" : "deny", (int)pid);
+		text_json_str(out, comm ? comm : "", EGRESS_COMM_LEN);
+		fprintf(out, ",\"uid\":%u,\"name\":", (unsigned)uid);
+		text_json_str(out, name, 4 * NAME_MAX_LEN);
+		fprintf(out, ",\"qtype\":\"%s\",\"reason\":\"%s\"}\n", qtype, reason);
+	} else {
+		if (pid && comm && comm[0])
+			snprintf(who, sizeof(who), "%s[%d]",
+				 text_quote(comm, strlen(comm), nbuf, sizeof(nbuf)), (int)pid);
+		else if (pid)
+			snprintf(who, sizeof(who), "pid %d", (int)pid);
+		else
+			snprintf(who, sizeof(who), "a process");
+		fprintf(out, "egressd: %s DNS %s -> %s %s: %s\n",
+			audit ? "audit: would block" : "blocked", who,
+			dns_name_text(name, nbuf, sizeof(nbuf)), qtype, reason);
+	}
+	if (fclose(out))
+		count_lost(ev, ENOMEM);
+	else
+		emit(ev, line, len);
+	free(line);
 }

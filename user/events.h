@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <linux/types.h>
+#include <sys/types.h>
 
 #include "cli.h"
 #include "dns.h"
@@ -45,6 +46,15 @@ void events_summary(struct events *ev);
  * an ERROR: line with how many and why, and -errno of the first failure.
  */
 int events_check_written(const struct events *ev);
+
+/*
+ * From the DNS proxy: name the addresses it learned for name, so deny
+ * lines and the audit summary say the name (bounded; later ones are not
+ * named).  And a refused query: one line per name and type, counted.
+ */
+void events_learned_name(struct events *ev, const struct addr *a, const char *name);
+void events_dns(struct events *ev, pid_t pid, uid_t uid, const char *comm, const char *name,
+		const char *qtype, const char *reason, bool audit);
 
 /* Human text for a reason ("not in allowlist", ...). */
 const char *events_reason_str(unsigned int reason);
