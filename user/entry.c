@@ -73,7 +73,7 @@ static int name_check(const char *name, size_t len, size_t *namelen, char *why,
 	}
 	if (memchr(name, '*', len)) {
 		snprintf(why, whylen,
-			 "wildcards (\"*\") are not supported yet; list every name");
+			 "a wildcard \"*\" is only allowed as the whole first label of an allowlist entry (\"*.example.com\")");
 		return -EINVAL;
 	}
 	for (i = 0; i < len; i++) {
@@ -257,16 +257,39 @@ static int parse_cidr(const char *host, size_t len, bool v6only, struct entry *e
 	return 0;
 }
 
+/*
+ * A leading "*." makes a wildcard; the rest must be a name of its own, so
+ * "*.", "*.*.x", "**.x", "*x.y" and "a.*.b" are refused (name_check()
+ * rejects any other "*").  The whole text stays within 253 characters, so
+ * that every name the wildcard covers can exist.
+ */
 static int parse_name(const char *host, size_t hostlen, struct entry *e, char *why,
 		      size_t whylen)
 {
 	size_t namelen, i;
+	bool wildcard = false;
 	int ret;
 
+	if (hostlen >= 2 && host[0] == '*' && host[1] == '.') {
+		wildcard = true;
+		host += 2;
+		hostlen -= 2;
+		if (hostlen == 0 || (hostlen == 1 && host[0] == '.')) {
+			snprintf(why, whylen,
+				 "a wildcard needs a domain after \"*.\" (\"*.example.com\")");
+			return -EINVAL;
+		}
+	}
 	ret = name_check(host, hostlen, &namelen, why, whylen);
 	if (ret)
 		return ret;
+	if (wildcard && namelen + 2 > NAME_MAX_LEN) {
+		snprintf(why, whylen, "name is %zu characters long (max %d)", namelen + 2,
+			 NAME_MAX_LEN);
+		return -EINVAL;
+	}
 	e->kind = ENTRY_DOMAIN;
+	e->wildcard = wildcard;
 	for (i = 0; i < namelen; i++) {
 		char c = host[i];
 
@@ -366,7 +389,7 @@ const char *entry_format(const struct entry *e, char *buf, size_t len)
 	if (e->port)
 		snprintf(port, sizeof(port), ":%u", e->port);
 	if (e->kind == ENTRY_DOMAIN) {
-		snprintf(buf, len, "%s%s", e->name, port);
+		snprintf(buf, len, "%s%s%s", e->wildcard ? "*." : "", e->name, port);
 		return buf;
 	}
 	addr_format(&e->addr, a, sizeof(a));

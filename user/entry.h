@@ -6,6 +6,7 @@
 #ifndef EGRESSD_ENTRY_H
 #define EGRESSD_ENTRY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,6 +22,11 @@ enum entry_kind {
 
 struct entry {
 	enum entry_kind kind;
+	/*
+	 * ENTRY_DOMAIN written "*.NAME": allows every name below NAME, at any
+	 * depth, and not NAME itself.  name holds NAME, without the "*.".
+	 */
+	bool wildcard;
 	struct addr addr;   /* ENTRY_CIDR */
 	uint8_t prefixlen;  /* ENTRY_CIDR: 0..32 or 0..128 */
 	uint16_t port;      /* 0 = every port */
@@ -36,6 +42,7 @@ struct entry {
  *   198.51.100.7   198.51.100.0/24   198.51.100.7:443   198.51.100.0/24:443
  *   2001:db8::1    2001:db8::/32     [2001:db8::1]:443  [2001:db8::/32]:443
  *   example.com    example.com:443   example.com.
+ *   *.example.com  *.example.com:443 (a wildcard: only a whole first label)
  * A bare address becomes /32 or /128.  IPv4-mapped IPv6 becomes IPv4.
  * Returns 0, or -EINVAL with a message naming the bad value in err.
  */
@@ -43,7 +50,8 @@ int entry_parse(const char *text, struct entry *out, char *err, size_t errlen);
 
 /*
  * Validate a domain name: LDH labels of 1..63, 253 characters at most, an
- * optional trailing dot, punycode for IDNs, no wildcards.  0 or -EINVAL.
+ * optional trailing dot, punycode for IDNs, no wildcards (only entry_parse()
+ * takes "*.NAME").  0 or -EINVAL.
  */
 int name_validate(const char *name, char *err, size_t errlen);
 

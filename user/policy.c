@@ -56,7 +56,7 @@ static bool entry_same(const struct entry *a, const struct entry *b)
 	if (a->kind != b->kind || a->port != b->port || strcmp(a->name, b->name))
 		return false;
 	if (a->kind == ENTRY_DOMAIN)
-		return true;
+		return a->wildcard == b->wildcard;
 	return a->prefixlen == b->prefixlen && addr_equal(&a->addr, &b->addr);
 }
 
@@ -83,7 +83,11 @@ static uint64_t entry_hash(const struct entry *e)
 	h = fnv1a(h, &kind, sizeof(kind));
 	h = fnv1a(h, &e->port, sizeof(e->port));
 	h = fnv1a(h, e->name, strlen(e->name));
-	if (e->kind != ENTRY_DOMAIN) {
+	if (e->kind == ENTRY_DOMAIN) {
+		uint8_t wild = e->wildcard;
+
+		h = fnv1a(h, &wild, sizeof(wild));
+	} else {
 		uint8_t fam = e->addr.family == AF_INET ? 4 : 6;
 
 		h = fnv1a(h, &fam, sizeof(fam));

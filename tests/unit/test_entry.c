@@ -79,7 +79,21 @@ static const struct bad_case bad_entries[] = {
 	{ "[example.com]:443", "not an IPv6 address" },
 	{ "::ffff:1.2.3.0/95", "shorter than the IPv4-mapped range" },
 	{ "example.com/24", "not an IP address" },
-	{ "*.example.com", "wildcards" },
+	{ "*", "wildcard" },
+	{ "*.", "needs a domain after" },
+	{ "*..", "needs a domain after" },
+	{ "*.:443", "needs a domain after" },
+	{ "*.*.example.com", "only allowed as the whole first label" },
+	{ "**.example.com", "only allowed as the whole first label" },
+	{ "*a.example.com", "only allowed as the whole first label" },
+	{ "a*.example.com", "only allowed as the whole first label" },
+	{ "a.*.example.com", "only allowed as the whole first label" },
+	{ "example.*", "only allowed as the whole first label" },
+	{ "*example.com", "only allowed as the whole first label" },
+	{ "*.-a.com", "starts with a hyphen" },
+	{ "*..example.com", "empty label" },
+	{ "*.1.2.3.4", "not a valid IPv4 address or domain name" },
+	{ "*.example.com:0", "port 0 is not allowed" },
 	{ "foo_bar.com", "underscore" },
 };
 
@@ -193,6 +207,11 @@ static const struct good_case good_entries[] = {
 	{ "xn--bcher-kva.example", "xn--bcher-kva.example", ENTRY_DOMAIN, 0, 0, 0 },
 	{ "localhost", "localhost", ENTRY_DOMAIN, 0, 0, 0 },
 	{ "3com.com", "3com.com", ENTRY_DOMAIN, 0, 0, 0 },
+	{ "*.example.com", "*.example.com", ENTRY_DOMAIN, 0, 0, 0 },
+	{ "*.Example.COM.", "*.example.com", ENTRY_DOMAIN, 0, 0, 0 },
+	{ "*.example.com:443", "*.example.com:443", ENTRY_DOMAIN, 0, 0, 443 },
+	{ "*.com", "*.com", ENTRY_DOMAIN, 0, 0, 0 },
+	{ "*.xn--bcher-kva.example", "*.xn--bcher-kva.example", ENTRY_DOMAIN, 0, 0, 0 },
 };
 
 static void test_good_entries(void **state)
@@ -223,8 +242,16 @@ static void test_good_entries(void **state)
 			const char *colon = strchr(c->canon, ':');
 			size_t len = colon ? (size_t)(colon - c->canon) : strlen(c->canon);
 
+			const char *nm = c->canon;
+
+			/* The stored name is without the wildcard's "*.". */
+			assert_int_equal(e.wildcard, strncmp(nm, "*.", 2) == 0);
+			if (e.wildcard) {
+				nm += 2;
+				len -= 2;
+			}
 			assert_int_equal(strlen(e.name), len);
-			assert_memory_equal(e.name, c->canon, len);
+			assert_memory_equal(e.name, nm, len);
 		}
 	}
 }
@@ -232,6 +259,7 @@ static void test_good_entries(void **state)
 static void assert_entry_equal(const struct entry *a, const struct entry *b)
 {
 	assert_int_equal(a->kind, b->kind);
+	assert_int_equal(a->wildcard, b->wildcard);
 	assert_int_equal(a->port, b->port);
 	assert_string_equal(a->name, b->name);
 	if (a->kind == ENTRY_CIDR) {
@@ -326,9 +354,9 @@ static const struct name_case bad_names_static[] = {
 	{ "a\tb.com", "a\\x09b.com", "whitespace" },
 	{ "a\x01" "b.com", "a\\x01b.com", "control character" },
 	{ "ex\x7f" "ample.com", "ex\\x7fample.com", "control character" },
-	{ "*.example.com", NULL, "wildcards" },
-	{ "foo.*.com", NULL, "wildcards" },
-	{ "*", NULL, "not supported yet" },
+	{ "*.example.com", NULL, "wildcard" },
+	{ "foo.*.com", NULL, "wildcard" },
+	{ "*", NULL, "wildcard" },
 	{ "b\xc3\xbc" "cher.de", "b\\xc3\\xbccher.de", "punycode" },
 	{ "\xff.com", "\\xff.com", "non-ASCII" },
 	{ "exa!mple.com", NULL, "invalid character '!'" },
@@ -353,8 +381,11 @@ static void check_bad_name(const char *in, const char *quoted, const char *why)
 	assert_contains(err, want, in);
 	assert_contains(err, why, in);
 
-	/* entry_parse() names the same problem (except for ":443" which it splits). */
-	if (strchr(in, ':'))
+	/*
+	 * entry_parse() names the same problem (except for ":443" which it
+	 * splits, and "*.NAME", a wildcard entry but not a name to resolve).
+	 */
+	if (strchr(in, ':') || strncmp(in, "*.", 2) == 0)
 		return;
 	err[0] = '\0';
 	assert_int_equal(entry_parse(in, &e, err, sizeof(err)), -EINVAL);
@@ -418,6 +449,48 @@ static void test_good_names(void **state)
 	char buf[ENTRY_STRLEN];
 
 	assert_string_equal(entry_format(&e, buf, sizeof(buf)), n);
+}
+
+/* ---- wildcards -------------------------------------------------------- */
+
+static void test_wildcards(void **state)
+{
+	char err[1024], n[300], buf[ENTRY_STRLEN];
+	struct entry e;
+
+	(void)state;
+	assert_int_equal(entry_parse("*.Sub.Example.com.:8443", &e, err, sizeof(err)), 0);
+	assert_int_equal(e.kind, ENTRY_DOMAIN);
+	assert_true(e.wildcard);
+	assert_string_equal(e.name, "sub.example.com");
+	assert_int_equal(e.port, 8443);
+	assert_string_equal(entry_format(&e, buf, sizeof(buf)), "*.sub.example.com:8443");
+
+	/* A plain name is not a wildcard. */
+	assert_int_equal(entry_parse("example.com", &e, err, sizeof(err)), 0);
+	assert_false(e.wildcard);
+
+	/* "*." plus 251 characters is 253: the longest wildcard. */
+	snprintf(n, sizeof(n), "*.%.63s.%.63s.%.63s.%.59s", label63, label63, label63, label63);
+	assert_int_equal(strlen(n), 253);
+	assert_int_equal(entry_parse(n, &e, err, sizeof(err)), 0);
+	assert_true(e.wildcard);
+	assert_int_equal(strlen(e.name), 251);
+	snprintf(n, sizeof(n), "*.%s:65535", name253 + 2);
+	assert_int_equal(entry_parse(n, &e, err, sizeof(err)), 0);
+	assert_string_equal(entry_format(&e, buf, sizeof(buf)), n);
+
+	/* One more is too long, though the name after "*." alone is not. */
+	snprintf(n, sizeof(n), "*.%.63s.%.63s.%.63s.%.60s", label63, label63, label63, label63);
+	memset(&e, 0x5a, sizeof(e));
+	assert_int_equal(entry_parse(n, &e, err, sizeof(err)), -EINVAL);
+	assert_contains(err, "name is 254 characters long (max 253)", "long wildcard");
+	assert_int_equal(e.port, 0x5a5a); /* untouched */
+
+	/* A 64-character label after "*." is still a bad label. */
+	snprintf(n, sizeof(n), "*.%s.com", label64);
+	assert_int_equal(entry_parse(n, &e, err, sizeof(err)), -EINVAL);
+	assert_contains(err, "is 64 characters long (max 63)", "wildcard label");
 }
 
 /* ---- addr helpers ----------------------------------------------------- */
@@ -498,6 +571,7 @@ int main(void)
 		cmocka_unit_test(test_format_small_buffer),
 		cmocka_unit_test(test_bad_names),
 		cmocka_unit_test(test_good_names),
+		cmocka_unit_test(test_wildcards),
 		cmocka_unit_test(test_addr),
 	};
 

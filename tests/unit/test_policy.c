@@ -168,6 +168,24 @@ static void test_duplicates(void **state)
 	policy_free(&p);
 }
 
+/* "*.a.com" covers names below a.com, "a.com" a.com itself: both stay. */
+static void test_duplicates_wildcard(void **state)
+{
+	static const char *const want[] = {
+		"a.com", "*.a.com", "*.a.com:443", "*.b.a.com",
+	};
+	struct policy p;
+	char err[1024];
+
+	(void)state;
+	policy_init(&p);
+	assert_int_equal(policy_add_list(&p, "a.com *.a.com *.A.com. a.com *.a.com:443 *.b.a.com",
+					 err, sizeof(err)), 0);
+	assert_entries(&p, want, ARRAY_SIZE(want));
+	assert_int_equal(policy_count(&p, ENTRY_DOMAIN), 4);
+	policy_free(&p);
+}
+
 static void test_list_grows(void **state)
 {
 	char list[4096], err[1024];
@@ -1436,6 +1454,7 @@ int main(void)
 		cmocka_unit_test(test_list_content),
 		cmocka_unit_test(test_list_errors_atomic),
 		cmocka_unit_test(test_duplicates),
+		cmocka_unit_test(test_duplicates_wildcard),
 		cmocka_unit_test(test_list_grows),
 		cmocka_unit_test(test_file_good),
 		cmocka_unit_test(test_file_empty),
