@@ -184,8 +184,15 @@ struct {
  * socket's late answer show the proxy's address (dropped: closed).
  */
 struct dns_orig {
-	__u32 addr[4]; /* as the caller gave it: user_ip4 in addr[0], or user_ip6 */
+	__u32 addr[4]; /* as the hook saw it: user_ip4 in addr[0], or user_ip6 */
 	__u32 port;    /* user_port, network byte order in the low 16 bits */
+	/*
+	 * The hook's user_family.  Not always the socket's: sendto() of an
+	 * AF_INET6 socket to ::ffff:a.b.c.d runs cgroup/sendmsg4 with an
+	 * AF_INET address (udpv6_sendmsg hands it to udp_sendmsg), while its
+	 * answer comes through cgroup/recvmsg6.
+	 */
+	__u32 family;
 };
 
 struct {
@@ -866,6 +873,7 @@ static __always_inline int dns_redirect(struct bpf_sock_addr *ctx, const struct 
 	if (!d->via_lo)
 		return sock_deny(d, hook, EGRESS_DROP_LOOPBACK_DEV);
 	o.port = ctx->user_port;
+	o.family = is6 ? AF_INET6 : AF_INET;
 	/*
 	 * is6 is a constant per program: decided on ctx->user_family, clang
 	 * would merge the two sets of stores into one with a computed ctx
@@ -1038,10 +1046,17 @@ static __always_inline int restore4(struct bpf_sock_addr *ctx)
 	if (!dns_proxy || ctx->user_ip4 != bpf_htonl(LOOPBACK4))
 		return PASS;
 	o = orig_of(ctx);
-	if (o) {
+	if (!o)
+		return PASS;
+	if (o->family == AF_INET) {
 		ctx->user_ip4 = o->addr[0];
-		ctx->user_port = o->port;
+	} else {
+		/* Cannot happen (an AF_INET socket runs no v6 hook); be exact anyway. */
+		if (o->addr[0] || o->addr[1] || o->addr[2] != bpf_htonl(0x0000ffff))
+			return PASS;
+		ctx->user_ip4 = o->addr[3];
 	}
+	ctx->user_port = o->port;
 	return PASS;
 }
 
@@ -1057,13 +1072,20 @@ static __always_inline int restore6(struct bpf_sock_addr *ctx)
 	      (w2 == bpf_htonl(0x0000ffff) && w3 == bpf_htonl(LOOPBACK4))))
 		return PASS;
 	o = orig_of(ctx);
-	if (o) {
+	if (!o)
+		return PASS;
+	if (o->family == AF_INET) { /* an AF_INET6 socket's mapped sendto */
+		ctx->user_ip6[0] = 0;
+		ctx->user_ip6[1] = 0;
+		ctx->user_ip6[2] = bpf_htonl(0x0000ffff);
+		ctx->user_ip6[3] = o->addr[0];
+	} else {
 		ctx->user_ip6[0] = o->addr[0];
 		ctx->user_ip6[1] = o->addr[1];
 		ctx->user_ip6[2] = o->addr[2];
 		ctx->user_ip6[3] = o->addr[3];
-		ctx->user_port = o->port;
 	}
+	ctx->user_port = o->port;
 	return PASS;
 }
 
