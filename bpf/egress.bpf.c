@@ -21,6 +21,14 @@
  *  - cgroup/bind{4,6} refuse binding a non-local address where the host's
  *    ip_nonlocal_bind sysctls would let the kernel accept it.
  * docs/design.md ("Side channels") argues why that set is complete.
+ *
+ * DNS proxy mode (issue 8, off unless the loader sets dns_proxy): connect
+ * and sendmsg rewrite every port-53 destination to egressd's proxy on
+ * loopback, cgroup/recvmsg{4,6} and cgroup/getpeername{4,6} show the
+ * original address back, and only the proxy's exempt upstream sockets
+ * reach the resolvers.  Addresses the proxy learns pass until they
+ * expire; the packet hook caches each socket's passed destination so an
+ * expiry cuts no flow already running.  Kernel needs: see loader_load().
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>

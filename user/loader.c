@@ -246,6 +246,11 @@ int loader_load(const struct loader_config *c, struct egress_bpf **out)
 			err = -EINVAL;
 			goto fail;
 		}
+		if (libbpf_probe_bpf_helper(BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_FUNC_get_socket_cookie, NULL) != 1) {
+			pr_err("this kernel gives socket hooks no socket cookie (kernel 5.0+), which the DNS proxy needs");
+			err = -EOPNOTSUPP;
+			goto fail;
+		}
 		if (!probe_sock_addr_attach(BPF_CGROUP_UDP4_RECVMSG) ||
 		    !probe_sock_addr_attach(BPF_CGROUP_UDP6_RECVMSG)) {
 			pr_err("this kernel has no cgroup/recvmsg hooks (kernel 5.2+), which the DNS proxy needs");
