@@ -21,6 +21,14 @@
  *  - cgroup/bind{4,6} refuse binding a non-local address where the host's
  *    ip_nonlocal_bind sysctls would let the kernel accept it.
  * docs/design.md ("Side channels") argues why that set is complete.
+ *
+ * DNS proxy mode (issue 8, off unless the loader sets dns_proxy): connect
+ * and sendmsg rewrite every port-53 destination to egressd's proxy on
+ * loopback, cgroup/recvmsg{4,6} and cgroup/getpeername{4,6} show the
+ * original address back, and only the proxy's exempt upstream sockets
+ * reach the resolvers.  Addresses the proxy learns pass until they
+ * expire; the packet hook caches each socket's passed destination so an
+ * expiry cuts no flow already running.  Kernel needs: see loader_load().
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -107,6 +115,24 @@ const volatile __u32 nresolver_ports = 0;
  * are refused, and no packet pays for the lookup.
  */
 const volatile bool check_source = false;
+/*
+ * DNS proxy mode (issue 8).  Off, nothing below changes today's policy.
+ * On, every TCP/UDP destination on port 53 (or a configured resolver's
+ * address and port) is rewritten at connect/sendmsg to egressd's proxy on
+ * loopback at proxy_port (host order), and only sockets in `exempt` (the
+ * proxy's own upstream sockets) may use the resolver rule.
+ */
+const volatile bool dns_proxy = false;
+const volatile __u16 proxy_port = 0;
+/* Consult learned_v4/learned_v6 in egress_decide(). */
+const volatile bool learning = false;
+/*
+ * Cache each full socket's last passed destination (sk_storage) in the
+ * packet hook, so that learned-address expiry never cuts a flow it let
+ * start.  The loader clears it where the kernel lacks sk_storage in
+ * cgroup_skb (5.2).
+ */
+const volatile bool verdict_cache = false;
 
 /* IPv4 allowlist: longest prefix -> merged rule (ports, rule id). */
 struct {
@@ -141,6 +167,65 @@ struct {
 	__type(value, __u8);
 	__uint(max_entries, 1); /* sized by the loader */
 } local_addrs SEC(".maps");
+
+/*
+ * Sockets (by cookie) that are egressd's own DNS upstreams: never
+ * redirected, and in proxy mode the only ones the resolver rule serves.
+ * A plain hash, not LRU: an eviction would silently turn the proxy's
+ * upstream into a client of itself.  Full means loader_exempt_socket()
+ * fails, and the proxy does not use that socket.  Entries are removed by
+ * loader_unexempt_socket(); cookies are never reused, so one forgotten
+ * entry costs a slot, never a wrong verdict.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __u64);
+	__type(value, __u8);
+	__uint(max_entries, 4096);
+} exempt SEC(".maps");
+
+/*
+ * Where a redirected socket last meant to send DNS, by cookie, so that
+ * recvmsg and getpeername can show the reply coming from there (glibc
+ * drops an answer from an unexpected source).  LRU: a socket that closed
+ * leaves its entry behind, and losing the oldest only makes an old
+ * socket's late answer show the proxy's address (dropped: closed).
+ */
+struct dns_orig {
+	__u32 addr[4]; /* as the hook saw it: user_ip4 in addr[0], or user_ip6 */
+	__u32 port;    /* user_port, network byte order in the low 16 bits */
+	/*
+	 * The hook's user_family.  Not always the socket's: sendto() of an
+	 * AF_INET6 socket to ::ffff:a.b.c.d runs cgroup/sendmsg4 with an
+	 * AF_INET address (udpv6_sendmsg hands it to udp_sendmsg), while its
+	 * answer comes through cgroup/recvmsg6.
+	 */
+	__u32 family;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, __u64);
+	__type(value, struct dns_orig);
+	__uint(max_entries, 16384);
+} dns_orig SEC(".maps");
+
+/* Addresses the DNS proxy learned (see struct egress_learned). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __be32);
+	__type(value, struct egress_learned);
+	__uint(max_entries, 1); /* sized by the loader */
+} learned_v4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct egress_addr_key);
+	__type(value, struct egress_learned);
+	__uint(max_entries, 1);
+} learned_v6 SEC(".maps");
 
 /* Per-CPU verdict counters, index hook * EGRESS_REASON_MAX + reason. */
 struct {
@@ -190,6 +275,23 @@ struct dest {
 	} addr;
 };
 
+/*
+ * A full socket's last passed destination, so its later packets there
+ * skip the lookups (packet hook only; see egress_skb()).
+ */
+struct verdict {
+	struct dest d;
+	__u32 reason;
+	__u32 rule_id;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct verdict);
+} verdicts SEC(".maps");
+
 static __always_inline void count(__u32 hook, __u32 reason, __u64 bytes)
 {
 	__u32 idx = hook * EGRESS_REASON_MAX + reason;
@@ -211,19 +313,29 @@ static __always_inline void count_rule(__u32 rule_id, __u64 bytes)
 	}
 }
 
-static __always_inline bool port_listed(const struct egress_rule *r, __u16 port)
+static __always_inline bool port_listed(const __u16 *ports, __u32 n, __u16 port)
 {
-	__u32 n = r->nports;
-
 	if (n > EGRESS_MAX_PORTS)
 		n = EGRESS_MAX_PORTS;
 	for (__u32 i = 0; i < EGRESS_MAX_PORTS; i++) {
 		if (i >= n)
 			break;
-		if (r->ports[i] == port)
+		if (ports[i] == port)
 			return true;
 	}
 	return false;
+}
+
+/* What one rule (static or learned) says about d: a pass or drop reason. */
+static __always_inline __u32 ports_verdict(const struct dest *d, __u16 flags, const __u16 *ports,
+					   __u32 nports, __u32 pass)
+{
+	if (flags & EGRESS_RULE_ALL_PORTS)
+		return pass;
+	/* A port-limited rule cannot vouch for a packet without a port. */
+	if (!d->has_port)
+		return EGRESS_DROP_NO_PORT;
+	return port_listed(ports, nports, d->dport) ? pass : EGRESS_DROP_PORT;
 }
 
 /* Fold ::ffff:a.b.c.d into IPv4: that is what the kernel puts on the wire. */
@@ -294,6 +406,27 @@ static __always_inline const struct egress_rule *allow_lookup(const struct dest 
 	return bpf_map_lookup_elem(&allow_v6, &k);
 }
 
+/* An unexpired learned entry for d's address, or NULL. */
+static __always_inline const struct egress_learned *learned_lookup(const struct dest *d)
+{
+	const struct egress_learned *l;
+
+	if (d->family == 4) {
+		__be32 k = d->addr.v4;
+
+		l = bpf_map_lookup_elem(&learned_v4, &k);
+	} else {
+		struct egress_addr_key k;
+
+		__builtin_memcpy(k.addr, d->addr.v6, 16);
+		l = bpf_map_lookup_elem(&learned_v6, &k);
+	}
+	/* Read once: the proxy may refresh the entry under us. */
+	if (l && bpf_ktime_get_ns() < *(volatile const __u64 *)&l->expires_ns)
+		return l;
+	return NULL;
+}
+
 static __always_inline bool is_resolver(const struct dest *d)
 {
 	struct egress_resolver_key k = {};
@@ -316,28 +449,43 @@ static __always_inline bool is_resolver(const struct dest *d)
 /*
  * The whole policy.  Returns an enum egress_reason; reasons below
  * EGRESS_PASS_MAX_ pass.  *rule_id is set when an allowlist rule matched.
+ * exempt: the socket is one of the proxy's upstreams; in proxy mode only
+ * those may use the resolver rule.
+ *
+ * A destination passes if the static rule passes it or an unexpired
+ * learned entry does; when both refuse, the static rule's reason is the
+ * one reported (it is what the user wrote).
  */
-static __always_inline __u32 egress_decide(const struct dest *d, __u32 *rule_id)
+static __always_inline __u32 egress_decide(const struct dest *d, __u32 *rule_id, bool exempt)
 {
+	const struct egress_learned *l;
 	const struct egress_rule *r;
+	__u32 reason = 0;
 
 	if (is_loopback(d))
 		return d->via_lo ? EGRESS_PASS_LOOPBACK : EGRESS_DROP_LOOPBACK_DEV;
-	if (is_resolver(d))
+	if ((!dns_proxy || exempt) && is_resolver(d))
 		return EGRESS_PASS_RESOLVER;
 
 	r = allow_lookup(d);
 	if (r) {
 		*rule_id = r->rule_id;
-		if (r->flags & EGRESS_RULE_ALL_PORTS)
-			return EGRESS_PASS_ALLOWLIST;
-		/* A port-limited rule cannot vouch for a packet without a port. */
-		if (!d->has_port)
-			return EGRESS_DROP_NO_PORT;
-		if (port_listed(r, d->dport))
-			return EGRESS_PASS_ALLOWLIST;
-		return EGRESS_DROP_PORT;
+		reason = ports_verdict(d, r->flags, r->ports, r->nports, EGRESS_PASS_ALLOWLIST);
+		if (reason == EGRESS_PASS_ALLOWLIST)
+			return reason;
 	}
+	if (learning) {
+		l = learned_lookup(d);
+		if (l) {
+			__u32 lr = ports_verdict(d, l->flags, l->ports, l->nports,
+						 EGRESS_PASS_LEARNED);
+
+			if (lr == EGRESS_PASS_LEARNED || !reason)
+				return lr;
+		}
+	}
+	if (reason)
+		return reason;
 	if (d->has_port && d->dport == DNS_PORT)
 		return EGRESS_DROP_DNS;
 	return EGRESS_DROP_NOT_ALLOWED;
@@ -600,11 +748,52 @@ static __always_inline __u32 parse_v6(struct __sk_buff *skb, struct dest *d)
 	return 0;
 }
 
+static __always_inline bool is_exempt(__u64 cookie)
+{
+	return cookie && bpf_map_lookup_elem(&exempt, &cookie) != NULL;
+}
+
+static __always_inline bool dest_equal(const struct dest *a, const struct dest *b)
+{
+	const __u32 *x = (const __u32 *)a->addr.v6, *y = (const __u32 *)b->addr.v6;
+
+	if (a->family != b->family || a->proto != b->proto || a->has_port != b->has_port ||
+	    a->via_lo != b->via_lo || a->dport != b->dport)
+		return false;
+	if (a->family == 4)
+		return a->addr.v4 == b->addr.v4;
+	return x[0] == y[0] && x[1] == y[1] && x[2] == y[2] && x[3] == y[3];
+}
+
+/*
+ * The per-socket verdict cache.  Only allowlist and learned passes are
+ * cached: they are the costly lookups, and the learned one is the verdict
+ * that must not change under a flow (an expiring address must not cut a
+ * TCP stream it let start).  Loopback and resolver verdicts depend on the
+ * device and on the exempt set, so they are decided per packet.  A deny is
+ * never cached.  The whole struct dest is the key, via_lo included: a
+ * socket that changes device (IP_UNICAST_IF after connect) or sends to
+ * another address (sendto on a connected UDP socket) is decided afresh.
+ *
+ * Everything parse_v4/parse_v6 refuse (malformed headers, IPv4 source
+ * routes, which an IP_RETOPTS cmsg can add to any one send, IPv6 routing
+ * headers, forged sources) is refused before this is consulted.
+ */
+static __always_inline struct bpf_sock *skb_fullsock(struct __sk_buff *skb)
+{
+	struct bpf_sock *sk = skb->sk;
+
+	return sk ? bpf_sk_fullsock(sk) : NULL;
+}
+
 SEC("cgroup_skb/egress")
 int egress_skb(struct __sk_buff *skb)
 {
 	struct dest d = { .via_lo = skb->ifindex == LOOPBACK_IFINDEX };
 	__u32 rule_id = 0, reason;
+	struct bpf_sock *sk = NULL;
+	struct verdict *v;
+	bool exempt = false;
 
 	if (skb->protocol == bpf_htons(ETH_P_IP))
 		reason = parse_v4(skb, &d);
@@ -613,11 +802,35 @@ int egress_skb(struct __sk_buff *skb)
 	else
 		reason = EGRESS_DROP_NOT_IP;
 
+	if (!reason && verdict_cache) {
+		sk = skb_fullsock(skb);
+		v = sk ? bpf_sk_storage_get(&verdicts, sk, NULL, 0) : NULL;
+		if (v && dest_equal(&v->d, &d)) {
+			/* Counted as what it was cached as: --stats reads the same. */
+			reason = v->reason;
+			if (reason == EGRESS_PASS_ALLOWLIST)
+				count_rule(v->rule_id, skb->len);
+			count(EGRESS_HOOK_SKB, reason, skb->len);
+			return PASS;
+		}
+	}
 	if (!reason) {
 		rule_id = ~0U;
-		reason = egress_decide(&d, &rule_id);
-		if (rule_id != ~0U && reason < EGRESS_PASS_MAX_)
+		/* Only packets to a resolver pay for the exempt lookup. */
+		if (dns_proxy && is_resolver(&d))
+			exempt = is_exempt(bpf_get_socket_cookie(skb));
+		reason = egress_decide(&d, &rule_id, exempt);
+		if (rule_id != ~0U && reason == EGRESS_PASS_ALLOWLIST)
 			count_rule(rule_id, skb->len);
+		if (verdict_cache && sk &&
+		    (reason == EGRESS_PASS_ALLOWLIST || reason == EGRESS_PASS_LEARNED)) {
+			v = bpf_sk_storage_get(&verdicts, sk, NULL, BPF_SK_STORAGE_GET_F_CREATE);
+			if (v) {
+				v->d = d;
+				v->reason = reason;
+				v->rule_id = rule_id;
+			}
+		}
 	}
 	count(EGRESS_HOOK_SKB, reason, skb->len);
 	if (reason < EGRESS_PASS_MAX_)
@@ -651,9 +864,71 @@ static __always_inline bool sock_via_lo(struct bpf_sock *sk)
 	return dev == 0 || dev == LOOPBACK_IFINDEX;
 }
 
-static __always_inline int sock_verdict(struct bpf_sock_addr *ctx, struct dest *d, __u32 hook)
+#define LOOPBACK4 0x7f000001 /* 127.0.0.1, host order */
+
+/*
+ * Proxy mode: send this DNS to the proxy instead, and remember where it
+ * was meant to go.  AF_INET sockets go to 127.0.0.1, AF_INET6 sockets to
+ * ::1, or to ::ffff:127.0.0.1 when they named an IPv4-mapped address (so
+ * an IPV6_V6ONLY=0 socket keeps talking IPv4).  The proxy listens on both.
+ */
+static __always_inline int dns_redirect(struct bpf_sock_addr *ctx, const struct dest *d,
+					__u32 hook, __u64 cookie, const bool is6)
+{
+	struct dns_orig o = {};
+
+	/* The rewritten destination is loopback; off lo it would leave the host. */
+	if (!d->via_lo)
+		return sock_deny(d, hook, EGRESS_DROP_LOOPBACK_DEV);
+	o.port = ctx->user_port;
+	o.family = is6 ? AF_INET6 : AF_INET;
+	/*
+	 * is6 is a constant per program: decided on ctx->user_family, clang
+	 * would merge the two sets of stores into one with a computed ctx
+	 * offset, which the verifier refuses.
+	 */
+	if (!is6) {
+		o.addr[0] = ctx->user_ip4;
+	} else {
+		o.addr[0] = ctx->user_ip6[0];
+		o.addr[1] = ctx->user_ip6[1];
+		o.addr[2] = ctx->user_ip6[2];
+		o.addr[3] = ctx->user_ip6[3];
+	}
+	/*
+	 * If this fails the answer will show the proxy as its source and the
+	 * resolver library drops it: DNS fails, nothing leaks.
+	 */
+	bpf_map_update_elem(&dns_orig, &cookie, &o, BPF_ANY);
+	if (!is6) {
+		ctx->user_ip4 = bpf_htonl(LOOPBACK4);
+	} else if (d->family == 4) {
+		ctx->user_ip6[0] = 0;
+		ctx->user_ip6[1] = 0;
+		ctx->user_ip6[2] = bpf_htonl(0x0000ffff);
+		ctx->user_ip6[3] = bpf_htonl(LOOPBACK4);
+	} else {
+		ctx->user_ip6[0] = 0;
+		ctx->user_ip6[1] = 0;
+		ctx->user_ip6[2] = 0;
+		ctx->user_ip6[3] = bpf_htonl(1);
+	}
+	ctx->user_port = bpf_htons(proxy_port);
+	count(hook, EGRESS_PASS_DNS_PROXY, 0);
+	return PASS;
+}
+
+/* Already the proxy's own address and port: a redirect would be a no-op. */
+static __always_inline bool is_proxy(const struct dest *d)
+{
+	return d->dport == proxy_port && is_loopback(d);
+}
+
+static __always_inline int sock_verdict(struct bpf_sock_addr *ctx, struct dest *d, __u32 hook,
+					const bool is6)
 {
 	__u32 rule_id = ~0U;
+	bool exempt = false;
 
 	d->proto = ctx->protocol;
 	d->via_lo = sock_via_lo(ctx->sk);
@@ -662,7 +937,19 @@ static __always_inline int sock_verdict(struct bpf_sock_addr *ctx, struct dest *
 		d->dport = bpf_ntohs(ctx->user_port);
 		d->has_port = 1;
 	}
-	return sock_deny(d, hook, egress_decide(d, &rule_id));
+	/*
+	 * Port 53 anywhere (a hard-coded 8.8.8.8, a stub on 127.0.0.53) and
+	 * the configured resolvers on their own ports all go to the proxy,
+	 * unless this is one of the proxy's upstream sockets.
+	 */
+	if (dns_proxy && d->has_port && (d->dport == DNS_PORT || is_resolver(d)) && !is_proxy(d)) {
+		__u64 cookie = bpf_get_socket_cookie(ctx);
+
+		exempt = is_exempt(cookie);
+		if (!exempt)
+			return dns_redirect(ctx, d, hook, cookie, is6);
+	}
+	return sock_deny(d, hook, egress_decide(d, &rule_id, exempt));
 }
 
 /*
@@ -680,7 +967,7 @@ static __always_inline int sock_v4(struct bpf_sock_addr *ctx, __u32 hook)
 	struct dest d = { .family = 4 };
 
 	d.addr.v4 = ctx->user_ip4;
-	return sock_verdict(ctx, &d, hook);
+	return sock_verdict(ctx, &d, hook, false);
 }
 
 static __always_inline int sock_v6(struct bpf_sock_addr *ctx, __u32 hook)
@@ -694,7 +981,7 @@ static __always_inline int sock_v6(struct bpf_sock_addr *ctx, __u32 hook)
 	ip6[2] = ctx->user_ip6[2];
 	ip6[3] = ctx->user_ip6[3];
 	dest_set_v6(&d, ip6);
-	return sock_verdict(ctx, &d, hook);
+	return sock_verdict(ctx, &d, hook, true);
 }
 
 SEC("cgroup/connect4")
@@ -738,6 +1025,100 @@ int egress_sendmsg6(struct bpf_sock_addr *ctx)
 			return sock_deny(&s, EGRESS_HOOK_SENDMSG6, EGRESS_DROP_SPOOF);
 	}
 	return sock_v6(ctx, EGRESS_HOOK_SENDMSG6);
+}
+
+/*
+ * ---- cgroup/recvmsg{4,6}, cgroup/getpeername{4,6}: undo the redirect ----
+ *
+ * A UDP answer from the proxy, or a redirected socket's peer, is shown as
+ * the address the caller asked for: resolver libraries drop answers from
+ * an unexpected source.  Only sockets with a dns_orig entry, and only the
+ * proxy's address and port, are rewritten.  These hooks cannot refuse
+ * (the kernel requires 1), and nothing here is a policy decision: without
+ * them DNS through the proxy fails, it does not leak.
+ */
+static __always_inline const struct dns_orig *orig_of(struct bpf_sock_addr *ctx)
+{
+	__u64 cookie;
+
+	if (ctx->user_port != bpf_htons(proxy_port))
+		return NULL;
+	cookie = bpf_get_socket_cookie(ctx);
+	return bpf_map_lookup_elem(&dns_orig, &cookie);
+}
+
+static __always_inline int restore4(struct bpf_sock_addr *ctx)
+{
+	const struct dns_orig *o;
+
+	if (!dns_proxy || ctx->user_ip4 != bpf_htonl(LOOPBACK4))
+		return PASS;
+	o = orig_of(ctx);
+	if (!o)
+		return PASS;
+	if (o->family == AF_INET) {
+		ctx->user_ip4 = o->addr[0];
+	} else {
+		/* Cannot happen (an AF_INET socket runs no v6 hook); be exact anyway. */
+		if (o->addr[0] || o->addr[1] || o->addr[2] != bpf_htonl(0x0000ffff))
+			return PASS;
+		ctx->user_ip4 = o->addr[3];
+	}
+	ctx->user_port = o->port;
+	return PASS;
+}
+
+static __always_inline int restore6(struct bpf_sock_addr *ctx)
+{
+	const struct dns_orig *o;
+	__u32 w2 = ctx->user_ip6[2], w3 = ctx->user_ip6[3];
+
+	if (!dns_proxy || ctx->user_ip6[0] || ctx->user_ip6[1])
+		return PASS;
+	/* ::1 or ::ffff:127.0.0.1, the two addresses dns_redirect() uses. */
+	if (!((w2 == 0 && w3 == bpf_htonl(1)) ||
+	      (w2 == bpf_htonl(0x0000ffff) && w3 == bpf_htonl(LOOPBACK4))))
+		return PASS;
+	o = orig_of(ctx);
+	if (!o)
+		return PASS;
+	if (o->family == AF_INET) { /* an AF_INET6 socket's mapped sendto */
+		ctx->user_ip6[0] = 0;
+		ctx->user_ip6[1] = 0;
+		ctx->user_ip6[2] = bpf_htonl(0x0000ffff);
+		ctx->user_ip6[3] = o->addr[0];
+	} else {
+		ctx->user_ip6[0] = o->addr[0];
+		ctx->user_ip6[1] = o->addr[1];
+		ctx->user_ip6[2] = o->addr[2];
+		ctx->user_ip6[3] = o->addr[3];
+	}
+	ctx->user_port = o->port;
+	return PASS;
+}
+
+SEC("cgroup/recvmsg4")
+int egress_recvmsg4(struct bpf_sock_addr *ctx)
+{
+	return restore4(ctx);
+}
+
+SEC("cgroup/recvmsg6")
+int egress_recvmsg6(struct bpf_sock_addr *ctx)
+{
+	return restore6(ctx);
+}
+
+SEC("cgroup/getpeername4")
+int egress_getpeername4(struct bpf_sock_addr *ctx)
+{
+	return restore4(ctx);
+}
+
+SEC("cgroup/getpeername6")
+int egress_getpeername6(struct bpf_sock_addr *ctx)
+{
+	return restore6(ctx);
 }
 
 /* ---- cgroup/bind4 and bind6: no non-local source under nonlocal_bind ---- */

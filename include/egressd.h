@@ -19,6 +19,9 @@
 /* IPv6 extension headers walked before giving up on finding L4. */
 #define EGRESS_MAX_EXTHDRS 8
 
+/* learned_v4 and learned_v6 entries each, unless loader_config says. */
+#define EGRESS_LEARNED_DEFAULT 65536
+
 /* LPM trie keys, katran style.  addr is in network byte order. */
 struct egress_v4_key {
 	__u32 prefixlen;
@@ -48,6 +51,20 @@ struct egress_rule {
 };
 
 /*
+ * Value of learned_v4 (key: __be32) and learned_v6 (key: struct
+ * egress_addr_key, never IPv4-mapped: the programs fold those into v4).
+ * An address the DNS proxy saw in an allowed answer, until expires_ns on
+ * the bpf_ktime_get_ns() clock (CLOCK_MONOTONIC).  Ports as in
+ * egress_rule; flags are enum egress_rule_flags.
+ */
+struct egress_learned {
+	__u64 expires_ns;
+	__u16 flags;
+	__u16 nports;
+	__u16 ports[EGRESS_MAX_PORTS];
+};
+
+/*
  * Key of the local-address set (this network namespace's own addresses,
  * for source checks where the kernel would accept any source address):
  * IPv4 stored mapped, as for resolvers.
@@ -71,6 +88,8 @@ enum egress_reason {
 	EGRESS_PASS_LOOPBACK = 0,
 	EGRESS_PASS_RESOLVER,
 	EGRESS_PASS_ALLOWLIST,
+	EGRESS_PASS_DNS_PROXY, /* DNS redirected to egressd's proxy */
+	EGRESS_PASS_LEARNED,   /* an unexpired address the DNS proxy learned */
 	EGRESS_PASS_MAX_, /* reasons below this pass */
 	EGRESS_DROP_NOT_ALLOWED = EGRESS_PASS_MAX_,
 	EGRESS_DROP_PORT,       /* prefix allowed, port not */

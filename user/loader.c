@@ -5,6 +5,8 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -29,6 +31,11 @@ static const struct prog_attach attach_points[] = {
 	{ "egress_setsockopt", BPF_CGROUP_SETSOCKOPT },
 	{ "egress_bind4", BPF_CGROUP_INET4_BIND },
 	{ "egress_bind6", BPF_CGROUP_INET6_BIND },
+	/* DNS proxy mode only (not loaded otherwise, so never attached). */
+	{ "egress_recvmsg4", BPF_CGROUP_UDP4_RECVMSG },
+	{ "egress_recvmsg6", BPF_CGROUP_UDP6_RECVMSG },
+	{ "egress_getpeername4", BPF_CGROUP_INET4_GETPEERNAME },
+	{ "egress_getpeername6", BPF_CGROUP_INET6_GETPEERNAME },
 };
 
 static void progs_of(struct egress_bpf *s, struct bpf_program *p[ARRAY_SIZE(attach_points)])
@@ -41,6 +48,38 @@ static void progs_of(struct egress_bpf *s, struct bpf_program *p[ARRAY_SIZE(atta
 	p[5] = s->progs.egress_setsockopt;
 	p[6] = s->progs.egress_bind4;
 	p[7] = s->progs.egress_bind6;
+	p[8] = s->progs.egress_recvmsg4;
+	p[9] = s->progs.egress_recvmsg6;
+	p[10] = s->progs.egress_getpeername4;
+	p[11] = s->progs.egress_getpeername6;
+}
+
+/* Programs left out of the load (proxy mode off) have no fd; skip them. */
+static bool loaded(struct bpf_program *p)
+{
+	return bpf_program__fd(p) >= 0;
+}
+
+/*
+ * Can this kernel load a sock_addr program for this attach type?  libbpf
+ * probes program types, not attach types, so load the smallest such
+ * program (return 1) the way libbpf's own probes do.
+ */
+static bool probe_sock_addr_attach(enum bpf_attach_type type)
+{
+	/* r0 = 1; exit */
+	const struct bpf_insn insns[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 1 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = type);
+	int fd = bpf_prog_load(BPF_PROG_TYPE_CGROUP_SOCK_ADDR, NULL, "GPL", insns,
+			       ARRAY_SIZE(insns), &opts);
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
 }
 
 int loader_probe(void)
@@ -152,6 +191,7 @@ int loader_load(const struct loader_config *c, struct egress_bpf **out)
 {
 	struct egress_bpf *s;
 	size_t n4 = 0, n6 = 0;
+	__u32 learned;
 	int err;
 
 	for (size_t i = 0; i < c->nrules; i++) {
@@ -184,12 +224,71 @@ int loader_load(const struct loader_config *c, struct egress_bpf **out)
 	if (!s->rodata->task_helpers)
 		pr_debug("this kernel gives socket hooks no pid/comm; deny events will name the uid");
 
+	/*
+	 * Kernel needs, all within egressd's 5.8 floor, probed anyway so that
+	 * a kernel built without one says so instead of failing the load:
+	 *  - redirect in connect/sendmsg, bpf_get_socket_cookie in sock_addr
+	 *    programs: 5.0 (cookie), writes to user_ip4/6 and user_port: 4.17;
+	 *  - cgroup/recvmsg4/6: 5.2 (without them, UDP answers show the
+	 *    proxy's address and resolvers drop them: refused);
+	 *  - cgroup/getpeername4/6: 5.8 (without them, getpeername() on a
+	 *    redirected socket shows the proxy: cosmetic, so degrade);
+	 *  - the verdict cache: skb->sk and bpf_sk_fullsock 5.1, sk_storage
+	 *    in cgroup_skb 5.2 (without it learned-address expiry would cut
+	 *    flows: degrade with a warning; still closed, never open).
+	 */
+	s->rodata->dns_proxy = c->dns_proxy;
+	s->rodata->proxy_port = c->proxy_port;
+	s->rodata->learning = c->learn;
+	if (c->dns_proxy) {
+		if (!c->proxy_port) {
+			pr_err("DNS proxy mode needs the proxy's port");
+			err = -EINVAL;
+			goto fail;
+		}
+		if (libbpf_probe_bpf_helper(BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_FUNC_get_socket_cookie, NULL) != 1) {
+			pr_err("this kernel gives socket hooks no socket cookie (kernel 5.0+), which the DNS proxy needs");
+			err = -EOPNOTSUPP;
+			goto fail;
+		}
+		if (!probe_sock_addr_attach(BPF_CGROUP_UDP4_RECVMSG) ||
+		    !probe_sock_addr_attach(BPF_CGROUP_UDP6_RECVMSG)) {
+			pr_err("this kernel has no cgroup/recvmsg hooks (kernel 5.2+), which the DNS proxy needs");
+			err = -EOPNOTSUPP;
+			goto fail;
+		}
+		if (!probe_sock_addr_attach(BPF_CGROUP_INET4_GETPEERNAME) ||
+		    !probe_sock_addr_attach(BPF_CGROUP_INET6_GETPEERNAME)) {
+			pr_warn("this kernel has no cgroup/getpeername hooks (kernel 5.8+); getpeername() on a redirected DNS socket will name the proxy");
+			bpf_program__set_autoload(s->progs.egress_getpeername4, false);
+			bpf_program__set_autoload(s->progs.egress_getpeername6, false);
+		}
+	} else {
+		bpf_program__set_autoload(s->progs.egress_recvmsg4, false);
+		bpf_program__set_autoload(s->progs.egress_recvmsg6, false);
+		bpf_program__set_autoload(s->progs.egress_getpeername4, false);
+		bpf_program__set_autoload(s->progs.egress_getpeername6, false);
+	}
+	if (c->learn) {
+		s->rodata->verdict_cache =
+			libbpf_probe_bpf_map_type(BPF_MAP_TYPE_SK_STORAGE, NULL) == 1 &&
+			libbpf_probe_bpf_helper(BPF_PROG_TYPE_CGROUP_SKB, BPF_FUNC_sk_storage_get, NULL) == 1 &&
+			libbpf_probe_bpf_helper(BPF_PROG_TYPE_CGROUP_SKB, BPF_FUNC_sk_fullsock, NULL) == 1;
+		if (!s->rodata->verdict_cache)
+			pr_warn("this kernel has no socket storage for cgroup_skb programs (kernel 5.2+); a flow to a learned address will be cut when the address expires");
+	}
+	learned = c->learned_max ? c->learned_max : EGRESS_LEARNED_DEFAULT;
+	if (!c->learn)
+		learned = 1;
+
 	/* Sized exactly; a later runtime-update mode will add headroom here. */
 	if ((err = bpf_map__set_max_entries(s->maps.allow_v4, at_least_one(n4))) ||
 	    (err = bpf_map__set_max_entries(s->maps.allow_v6, at_least_one(n6))) ||
 	    (err = bpf_map__set_max_entries(s->maps.resolvers, at_least_one(c->nresolvers))) ||
 	    (err = bpf_map__set_max_entries(s->maps.local_addrs, at_least_one(c->nlocal))) ||
-	    (err = bpf_map__set_max_entries(s->maps.rule_hits, at_least_one(c->nrules)))) {
+	    (err = bpf_map__set_max_entries(s->maps.rule_hits, at_least_one(c->nrules))) ||
+	    (err = bpf_map__set_max_entries(s->maps.learned_v4, learned)) ||
+	    (err = bpf_map__set_max_entries(s->maps.learned_v6, learned))) {
 		pr_err("cannot size the BPF maps: %s", strerror(-err));
 		goto fail;
 	}
@@ -218,6 +317,8 @@ int loader_attach(struct egress_bpf *s, int cgfd)
 
 	progs_of(s, p);
 	for (i = 0; i < ARRAY_SIZE(attach_points); i++) {
+		if (!loaded(p[i]))
+			continue;
 		if (bpf_prog_attach(bpf_program__fd(p[i]), cgfd, attach_points[i].type,
 				    BPF_F_ALLOW_MULTI)) {
 			err = -errno;
@@ -234,7 +335,8 @@ int loader_attach(struct egress_bpf *s, int cgfd)
 	 * found it, and egressd then exits without running anything.
 	 */
 	while (i-- > 0)
-		bpf_prog_detach2(bpf_program__fd(p[i]), cgfd, attach_points[i].type);
+		if (loaded(p[i]))
+			bpf_prog_detach2(bpf_program__fd(p[i]), cgfd, attach_points[i].type);
 	return err;
 }
 
@@ -245,10 +347,94 @@ int loader_detach(struct egress_bpf *s, int cgfd)
 
 	progs_of(s, p);
 	for (size_t i = 0; i < ARRAY_SIZE(attach_points); i++) {
+		if (!loaded(p[i]))
+			continue;
 		if (bpf_prog_detach2(bpf_program__fd(p[i]), cgfd, attach_points[i].type) && !first)
 			first = -errno;
 	}
 	return first;
+}
+
+static int socket_cookie(int fd, __u64 *cookie)
+{
+	socklen_t len = sizeof(*cookie);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_COOKIE, cookie, &len))
+		return -errno;
+	return *cookie ? 0 : -EINVAL;
+}
+
+int loader_exempt_socket(struct egress_bpf *s, int fd)
+{
+	__u64 cookie;
+	__u8 one = 1;
+	int err = socket_cookie(fd, &cookie);
+
+	if (err) {
+		pr_warn("cannot read the cookie of socket %d: %s", fd, strerror(-err));
+		return err;
+	}
+	if (bpf_map_update_elem(bpf_map__fd(s->maps.exempt), &cookie, &one, BPF_ANY)) {
+		err = errno == E2BIG ? -ENOSPC : -errno;
+		pr_warn("cannot exempt socket %d from DNS redirection: %s", fd, strerror(errno));
+		return err;
+	}
+	return 0;
+}
+
+int loader_unexempt_socket(struct egress_bpf *s, int fd)
+{
+	__u64 cookie;
+	int err = socket_cookie(fd, &cookie);
+
+	if (err)
+		return err;
+	if (bpf_map_delete_elem(bpf_map__fd(s->maps.exempt), &cookie) && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+/* The learned maps' key for a: __be32, or 16 bytes with mapped folded. */
+static int learned_key(struct egress_bpf *s, const struct addr *a, __u8 key[16], int *fd)
+{
+	static const __u8 mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+	if (a->family == AF_INET6 && memcmp(a->bytes, mapped, 12)) {
+		memcpy(key, a->bytes, 16);
+		*fd = bpf_map__fd(s->maps.learned_v6);
+		return 0;
+	}
+	if (a->family != AF_INET && a->family != AF_INET6)
+		return -EAFNOSUPPORT;
+	memcpy(key, a->family == AF_INET ? a->bytes : a->bytes + 12, 4);
+	*fd = bpf_map__fd(s->maps.learned_v4);
+	return 0;
+}
+
+int loader_learn(struct egress_bpf *s, const struct addr *a, const struct egress_learned *v)
+{
+	__u8 key[16];
+	int fd, err = learned_key(s, a, key, &fd);
+
+	if (err)
+		return err;
+	if (v->nports > EGRESS_MAX_PORTS)
+		return -EINVAL;
+	if (bpf_map_update_elem(fd, key, v, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+int loader_unlearn(struct egress_bpf *s, const struct addr *a)
+{
+	__u8 key[16];
+	int fd, err = learned_key(s, a, key, &fd);
+
+	if (err)
+		return err;
+	if (bpf_map_delete_elem(fd, key) && errno != ENOENT)
+		return -errno;
+	return 0;
 }
 
 void loader_destroy(struct egress_bpf *s)

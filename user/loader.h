@@ -25,6 +25,21 @@ struct loader_config {
 	bool check_source;
 	const struct addr *local;
 	size_t nlocal;
+	/*
+	 * DNS proxy mode: port-53 (and resolver) destinations are rewritten
+	 * to 127.0.0.1/::1 port proxy_port (host order), and only sockets
+	 * given to loader_exempt_socket() may reach the resolvers.  The proxy
+	 * must listen on 127.0.0.1 and ::1, same port.
+	 */
+	bool dns_proxy;
+	unsigned short proxy_port;
+	/*
+	 * Consult the learned_v4/v6 maps (loader_learn()) and cache each
+	 * socket's passed destination, so expiry ends no flow it let start.
+	 * learned_max: entries per family; 0 means EGRESS_LEARNED_DEFAULT.
+	 */
+	bool learn;
+	unsigned int learned_max;
 };
 
 /* Can this kernel run our program types?  Prints what is missing. */
@@ -44,6 +59,29 @@ int loader_attach(struct egress_bpf *skel, int cgroup_fd);
 
 /* Detach every program this skeleton attached.  Returns the first error. */
 int loader_detach(struct egress_bpf *skel, int cgroup_fd);
+
+/*
+ * Mark the socket fd as one of the DNS proxy's upstreams (by SO_COOKIE):
+ * never redirected, and in proxy mode the only sockets the resolver rule
+ * serves.  Call it before the socket connects or sends (egressd may run in
+ * the filtered cgroup itself), and loader_unexempt_socket() before close.
+ * 0 or a negative errno (-ENOSPC: the exempt map is full).
+ */
+int loader_exempt_socket(struct egress_bpf *skel, int fd);
+
+/* Undo loader_exempt_socket().  A socket that was not exempt is fine. */
+int loader_unexempt_socket(struct egress_bpf *skel, int fd);
+
+/*
+ * Let the programs pass a (family AF_INET or AF_INET6; IPv4-mapped is
+ * stored as IPv4) as v says, until v->expires_ns on CLOCK_MONOTONIC.  One
+ * map update, replacing any entry for a.  0 or a negative errno (-E2BIG:
+ * learned_max entries already).  Needs loader_config.learn.
+ */
+int loader_learn(struct egress_bpf *skel, const struct addr *a, const struct egress_learned *v);
+
+/* Forget a.  An address not learned is fine.  0 or a negative errno. */
+int loader_unlearn(struct egress_bpf *skel, const struct addr *a);
 
 /* Accepts NULL. */
 void loader_destroy(struct egress_bpf *skel);

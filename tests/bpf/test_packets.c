@@ -21,6 +21,7 @@
 #include <arpa/inet.h>
 #include <net/if.h>
 #include <sched.h>
+#include <time.h>
 #include <linux/if_ether.h>
 #include <netinet/in.h>
 #include <bpf/bpf.h>
@@ -195,7 +196,14 @@ struct fixture {
 /* This namespace's addresses, for the source-check fixture. */
 static struct addr local_addrs[2];
 
-static struct fixture *fixture_new_opts(bool audit, bool empty, bool check_source)
+/* Issue 8's features: DNS proxy mode and learned addresses. */
+struct dns_mode {
+	bool dns_proxy;
+	bool learn;
+};
+
+static struct fixture *fixture_new_mode(bool audit, bool empty, bool check_source,
+					struct dns_mode m)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 	struct resolver res[2];
@@ -221,11 +229,19 @@ static struct fixture *fixture_new_opts(bool audit, bool empty, bool check_sourc
 		.check_source = check_source,
 		.local = local_addrs,
 		.nlocal = 2,
+		.dns_proxy = m.dns_proxy,
+		.proxy_port = 5300,
+		.learn = m.learn,
 	};
 	assert_int_equal(addr_parse("198.51.100.2", &local_addrs[0]), 0);
 	assert_int_equal(addr_parse("2001:db8::2", &local_addrs[1]), 0);
 	assert_int_equal(loader_load(&lc, &f->skel), 0);
 	return f;
+}
+
+static struct fixture *fixture_new_opts(bool audit, bool empty, bool check_source)
+{
+	return fixture_new_mode(audit, empty, check_source, (struct dns_mode){ false, false });
 }
 
 static struct fixture *fixture_new(bool audit, bool empty)
@@ -592,6 +608,161 @@ static void test_source_check(void **state)
 	fixture_free(f);
 }
 
+/* ---- learned addresses (issue 8) ---- */
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	/* bpf_ktime_get_ns() is CLOCK_MONOTONIC. */
+	assert_int_equal(clock_gettime(CLOCK_MONOTONIC, &ts), 0);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void learn(struct fixture *f, const char *text, int64_t ttl_ns, const uint16_t *ports,
+		  uint16_t nports)
+{
+	struct egress_learned v = { .nports = nports };
+	struct addr a;
+
+	v.expires_ns = (uint64_t)((int64_t)now_ns() + ttl_ns);
+	if (!nports)
+		v.flags = EGRESS_RULE_ALL_PORTS;
+	memcpy(v.ports, ports, nports * sizeof(*ports));
+	assert_int_equal(addr_parse(text, &a), 0);
+	assert_int_equal(loader_learn(f->skel, &a, &v), 0);
+}
+
+static void unlearn(struct fixture *f, const char *text)
+{
+	struct addr a;
+
+	assert_int_equal(addr_parse(text, &a), 0);
+	assert_int_equal(loader_unlearn(f->skel, &a), 0);
+}
+
+static uint64_t rule_hits_of(struct fixture *f, const char *addr, unsigned int prefixlen)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct egress_counter *v = calloc((size_t)ncpu, sizeof(*v));
+	uint64_t sum = 0;
+	__u32 id = ~0U;
+
+	assert_non_null(v);
+	for (size_t i = 0; i < f->nrules; i++) {
+		char a[ADDR_STRLEN];
+
+		if (f->rules[i].prefixlen == prefixlen &&
+		    strcmp(addr_format(&f->rules[i].addr, a, sizeof(a)), addr) == 0)
+			id = (__u32)i;
+	}
+	assert_int_not_equal(id, ~0U);
+	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(f->skel->maps.rule_hits), &id, v), 0);
+	for (int i = 0; i < ncpu; i++)
+		sum += v[i].packets;
+	free(v);
+	return sum;
+}
+
+#define SEC_NS 1000000000ll
+
+/*
+ * Learned entries pass alongside the static rules, port rules as for
+ * static ones, until they expire.  The same fixture is in proxy mode: the
+ * resolver rule then serves only exempt sockets, and test_run's packets
+ * have no socket (cookie 0), so none is exempt.  That an exempt socket
+ * does reach the resolver is proved with real sockets by
+ * tests/bpf/test_dns_redirect.c; test_run cannot attach a socket.
+ */
+static void test_learned(void **state)
+{
+	struct fixture *f = fixture_new_mode(false, false, false, (struct dns_mode){ true, true });
+	static const uint16_t p443[] = { 443 }, p80[] = { 80 };
+	struct pkt p;
+
+	(void)state;
+	learn(f, "198.51.100.20", 60 * SEC_NS, NULL, 0);
+	learn(f, "198.51.100.21", 60 * SEC_NS, p443, 1);
+	learn(f, "198.51.100.22", -1, NULL, 0);
+	learn(f, "2001:db8::20", 60 * SEC_NS, NULL, 0);
+	learn(f, "::ffff:198.51.100.23", 60 * SEC_NS, NULL, 0); /* stored as v4 */
+	learn(f, "198.51.100.30", 60 * SEC_NS, p80, 1);         /* static: 443, 8443 */
+
+	static const struct v4_row rows[] = {
+		{ "learned /32, tcp", { "198.51.100.20", TCP, 80 }, PASS, EGRESS_PASS_LEARNED },
+		{ "learned /32, icmp", { "198.51.100.20", ICMP, 0 }, PASS, EGRESS_PASS_LEARNED },
+		{ "learned, its port", { "198.51.100.21", TCP, 443 }, PASS, EGRESS_PASS_LEARNED },
+		{ "learned, other port", { "198.51.100.21", TCP, 80 }, DROP, EGRESS_DROP_PORT },
+		{ "learned port-limited, icmp", { "198.51.100.21", ICMP, 0 }, DROP, EGRESS_DROP_NO_PORT },
+		{ "learned, expired", { "198.51.100.22", TCP, 80 }, DROP, EGRESS_DROP_NOT_ALLOWED },
+		{ "learned through a mapped address", { "198.51.100.23", UDP, 9 }, PASS,
+		  EGRESS_PASS_LEARNED },
+		{ "union: static port", { "198.51.100.30", TCP, 443 }, PASS, EGRESS_PASS_ALLOWLIST },
+		{ "union: learned port", { "198.51.100.30", TCP, 80 }, PASS, EGRESS_PASS_LEARNED },
+		{ "union: neither port", { "198.51.100.30", TCP, 22 }, DROP, EGRESS_DROP_PORT },
+		{ "static still passes", { "198.51.100.10", TCP, 80 }, PASS, EGRESS_PASS_ALLOWLIST },
+		{ "unlearned stays denied", { "198.51.100.24", TCP, 80 }, DROP, EGRESS_DROP_NOT_ALLOWED },
+		{ "proxy mode: resolver, no exempt socket", { "198.51.100.1", UDP, 53 }, DROP,
+		  EGRESS_DROP_DNS },
+		{ "proxy mode: loopback", { "127.0.0.1", UDP, 5300 }, PASS, EGRESS_PASS_LOOPBACK },
+	};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		build_v4(&p, &rows[i].o);
+		run_pkt(f, rows[i].name, &p, rows[i].verdict, rows[i].reason);
+	}
+
+	static const struct v6_row rows6[] = {
+		{ "v6 learned", { "2001:db8::20", TCP, 80, NOEXT }, PASS, EGRESS_PASS_LEARNED },
+		{ "v6 learned, neighbour", { "2001:db8::21", TCP, 80, NOEXT }, DROP,
+		  EGRESS_DROP_NOT_ALLOWED },
+		{ "v6 mapped to learned v4", { "::ffff:198.51.100.20", TCP, 80, NOEXT }, PASS,
+		  EGRESS_PASS_LEARNED },
+		{ "v6 proxy mode: resolver", { "2001:db8::1", UDP, 53, NOEXT }, DROP, EGRESS_DROP_DNS },
+	};
+	for (size_t i = 0; i < sizeof(rows6) / sizeof(rows6[0]); i++) {
+		build_v6(&p, &rows6[i].o);
+		run_pkt(f, rows6[i].name, &p, rows6[i].verdict, rows6[i].reason);
+	}
+
+	/* A learned pass is not a hit of the static rule it overrides. */
+	struct v4_opts o80 = { "198.51.100.30", TCP, 80 }, o443 = { "198.51.100.30", TCP, 443 };
+	uint64_t hits = rule_hits_of(f, "198.51.100.30", 32);
+
+	build_v4(&p, &o80);
+	run_pkt(f, "learned over static: hits", &p, PASS, EGRESS_PASS_LEARNED);
+	assert_int_equal(rule_hits_of(f, "198.51.100.30", 32), hits);
+	build_v4(&p, &o443);
+	run_pkt(f, "static: hits", &p, PASS, EGRESS_PASS_ALLOWLIST);
+	assert_int_equal(rule_hits_of(f, "198.51.100.30", 32), hits + 1);
+
+	/* Refreshing replaces; forgetting drops; forgetting twice is fine. */
+	struct v4_opts o22 = { "198.51.100.22", TCP, 80 }, o20 = { "198.51.100.20", TCP, 80 };
+
+	learn(f, "198.51.100.22", 60 * SEC_NS, NULL, 0);
+	build_v4(&p, &o22);
+	run_pkt(f, "refreshed", &p, PASS, EGRESS_PASS_LEARNED);
+	unlearn(f, "198.51.100.20");
+	unlearn(f, "198.51.100.20");
+	build_v4(&p, &o20);
+	run_pkt(f, "unlearned", &p, DROP, EGRESS_DROP_NOT_ALLOWED);
+	fixture_free(f);
+}
+
+/* With the features off the learned map is ignored and resolvers pass. */
+static void test_learned_off(void **state)
+{
+	struct fixture *f = *state;
+	struct v4_opts o = { "198.51.100.20", TCP, 80 }, dns = { "198.51.100.1", UDP, 53 };
+	struct pkt p;
+
+	learn(f, "198.51.100.20", 60 * SEC_NS, NULL, 0);
+	build_v4(&p, &o);
+	run_pkt(f, "learning off", &p, DROP, EGRESS_DROP_NOT_ALLOWED);
+	unlearn(f, "198.51.100.20");
+	build_v4(&p, &dns);
+	run_pkt(f, "proxy off: resolver", &p, PASS, EGRESS_PASS_RESOLVER);
+}
+
 static int got_events;
 static struct egress_event last_event;
 
@@ -671,7 +842,8 @@ int main(void)
 		cmocka_unit_test(test_malformed), cmocka_unit_test(test_rule_hits),
 		cmocka_unit_test(test_empty_allowlist), cmocka_unit_test(test_events),
 		cmocka_unit_test(test_audit), cmocka_unit_test(test_loopback_device),
-		cmocka_unit_test(test_source_check),
+		cmocka_unit_test(test_source_check), cmocka_unit_test(test_learned),
+		cmocka_unit_test(test_learned_off),
 	};
 
 	if (geteuid() != 0) {
