@@ -68,7 +68,8 @@ static int resolve_domains(struct run_config *c, struct dns_answer **answers_out
 	for (size_t i = 0; i < c->policy.n; i++) {
 		const struct entry *e = &c->policy.entries[i];
 
-		if (e->kind != ENTRY_DOMAIN)
+		/* *.NAME is for the DNS proxy: nothing to resolve at start. */
+		if (e->kind != ENTRY_DOMAIN || e->wildcard)
 			continue;
 		names[nnames++] = e->name;
 		if (strcmp(e->name, "github.com") == 0)
@@ -111,6 +112,8 @@ static int resolve_domains(struct run_config *c, struct dns_answer **answers_out
 			ret = policy_add(&resolved, e);
 			continue;
 		}
+		if (e->wildcard)
+			continue;
 		/* Every domain is in names[]; ans[] follows its order. */
 		hit = bsearch(&key, names, nnames, sizeof(*names), name_cmp);
 		if (!hit) {
@@ -161,18 +164,50 @@ out:
 	return ret;
 }
 
+/* The domain entries as given, for the DNS proxy's name matching. */
+static int keep_domains(const struct run_config *c, struct plan *p)
+{
+	size_t n = policy_count(&c->policy, ENTRY_DOMAIN);
+
+	p->domains = calloc(n ? n : 1, sizeof(*p->domains));
+	if (!p->domains)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->policy.n; i++) {
+		const struct entry *e = &c->policy.entries[i];
+
+		if (e->kind != ENTRY_DOMAIN)
+			continue;
+		if (e->wildcard && !c->dns_proxy) {
+			pr_err("*.%s: a wildcard needs the DNS proxy, which --no-dns-proxy turns off",
+			       e->name);
+			return -EINVAL;
+		}
+		p->domains[p->ndomains++] = *e;
+	}
+	return 0;
+}
+
 int plan_build(struct run_config *c, struct plan *out)
 {
 	struct plan p = {};
 	char err[512];
 	int ret;
 
+	ret = keep_domains(c, &p);
+	if (ret) {
+		plan_free(&p);
+		return ret;
+	}
 	ret = plan_load_resolvers(c);
-	if (ret)
+	if (ret) {
+		plan_free(&p);
 		return ret;
+	}
 	ret = resolve_domains(c, &p.answers, &p.nanswers);
-	if (ret)
+	if (ret) {
+		plan_free(&p);
 		return ret;
+	}
 	ret = policy_compile(&c->policy, &p.rules, &p.nrules, err, sizeof(err));
 	if (ret) {
 		pr_err("%s", err);
@@ -187,5 +222,6 @@ void plan_free(struct plan *p)
 {
 	dns_answers_free(p->answers, p->nanswers);
 	free(p->rules);
+	free(p->domains);
 	*p = (struct plan){};
 }

@@ -18,6 +18,8 @@ struct plan {
 	size_t nrules;
 	struct dns_answer *answers; /* each allowed name's addresses, for messages */
 	size_t nanswers;
+	struct entry *domains; /* the domain entries, *.NAME too, for the DNS proxy */
+	size_t ndomains;
 };
 
 /* Fill c->resolvers from /etc/resolv.conf unless --resolver gave some. */

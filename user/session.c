@@ -21,6 +21,7 @@
 #include <sys/epoll.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/random.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <bpf/libbpf.h>
@@ -30,7 +31,10 @@
 #include "egress.skel.h"
 #include "hostaddr.h"
 #include "launch.h"
+#include "learn.h"
 #include "log.h"
+#include "namematch.h"
+#include "proxy.h"
 #include "session.h"
 #include "stats.h"
 
@@ -234,8 +238,11 @@ static void print_startup(const struct session *s, const struct rule *rules, siz
 			strcat(res, ",");
 		strcat(res, resolver_format(&s->cfg->resolvers[i], one, sizeof(one)));
 	}
-	pr_info("isolation ON%s: allowing %zu IPv4 + %zu IPv6 prefixes; DNS only to %s; cgroup %s; running %s as uid %u",
-		s->cfg->audit ? " (AUDIT: nothing is blocked)" : "", n4, n6, res, s->cg_dir,
+	pr_info("isolation ON%s: allowing %zu IPv4 + %zu IPv6 prefixes; %s %s%s; cgroup %s; running %s as uid %u",
+		s->cfg->audit ? " (AUDIT: nothing is blocked)" : "", n4, n6,
+		s->proxy ? "DNS through egressd's proxy (names filtered, answers learned), upstream" :
+			   "DNS only to",
+		res, s->proxy ? "" : " (--no-dns-proxy: names unfiltered)", s->cg_dir,
 		s->cfg->argv[0], (unsigned)id->uid);
 }
 
@@ -293,6 +300,46 @@ static int on_events(struct loop_source *src, int fd, uint32_t revents, void *us
 }
 
 
+static int start_proxy(struct session *s, struct run_config *cfg, const struct plan *p)
+{
+	struct learn_config lcfg;
+	char err[512];
+	int ret;
+
+	ret = namematch_build(p->domains, p->ndomains, &s->names, err, sizeof(err));
+	if (ret) {
+		pr_err("%s", err);
+		return ret;
+	}
+	learn_config_default(&lcfg);
+	lcfg.min_ttl_s = cfg->min_ttl;
+	lcfg.max_ttl_s = cfg->max_ttl;
+	lcfg.max_ips_per_name = cfg->max_ips_per_name;
+	lcfg.allow_private = cfg->allow_private_answers;
+	/* Answers choose the addresses: an unseeded hash could be steered. */
+	if (getrandom(&lcfg.hash_seed, sizeof(lcfg.hash_seed), 0) != sizeof(lcfg.hash_seed)) {
+		ret = -errno;
+		pr_err("cannot seed the learned-address table: %s", strerror(errno));
+		return ret;
+	}
+	ret = learn_new(&lcfg, &s->learn);
+	if (ret) {
+		pr_err("cannot set up the learned-address table: %s", strerror(-ret));
+		return ret;
+	}
+	struct proxy_config pc = {
+		.resolvers = cfg->resolvers,
+		.nresolvers = cfg->nresolvers,
+		.names = s->names,
+		.learn = s->learn,
+		.events = s->events,
+		.audit = cfg->audit,
+		.deny_rcode = cfg->dns_deny_rcode,
+		.cgroup_dir = s->cg_dir, /* filled in by setup_cgroup() below */
+	};
+	return proxy_start(s->proxy, &pc, s->skel);
+}
+
 int session_prepare(struct session *s, struct run_config *cfg, const struct plan *p,
 		    const struct identity *id)
 {
@@ -321,6 +368,14 @@ int session_prepare(struct session *s, struct run_config *cfg, const struct plan
 	ret = setup_source_check(&lc, &s->local);
 	if (ret)
 		return ret;
+	if (cfg->dns_proxy) {
+		/* Listening first: the programs are loaded with its port. */
+		ret = proxy_open(s->loop, &s->proxy, &lc.proxy_port);
+		if (ret)
+			return ret;
+		lc.dns_proxy = true;
+		lc.learn = true;
+	}
 	ret = loader_load(&lc, &s->skel);
 	if (ret)
 		return ret;
@@ -343,6 +398,11 @@ int session_prepare(struct session *s, struct run_config *cfg, const struct plan
 	if (ret) {
 		pr_err("cannot watch the events ring buffer: %s", strerror(-ret));
 		return ret;
+	}
+	if (s->proxy) {
+		ret = start_proxy(s, cfg, p);
+		if (ret)
+			return ret;
 	}
 	ret = setup_cgroup(s, id);
 	if (ret)
@@ -410,6 +470,13 @@ int session_run(struct session *s, const struct identity *id)
 void session_end(struct session *s)
 {
 	teardown(s);
+	/* Before the skeleton: closing upstream sockets un-exempts them. */
+	proxy_free(s->proxy);
+	s->proxy = NULL;
+	namematch_free(s->names);
+	learn_free(s->learn);
+	s->names = NULL;
+	s->learn = NULL;
 	ring_buffer__free(s->rb);
 	events_free(s->events);
 	loader_destroy(s->skel);

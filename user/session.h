@@ -26,6 +26,9 @@ struct session {
 	struct events *events;
 	struct ring_buffer *rb;
 	struct addr *local; /* the namespace's addresses, for the source checks */
+	struct proxy *proxy; /* the DNS proxy, unless --no-dns-proxy */
+	struct namematch *names;
+	struct learn *learn;
 	char cg_dir[PATH_MAX];
 	int cg_fd;
 	bool cg_created;
