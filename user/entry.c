@@ -73,7 +73,8 @@ static int name_check(const char *name, size_t len, size_t *namelen, char *why,
 	}
 	if (memchr(name, '*', len)) {
 		snprintf(why, whylen,
-			 "a wildcard \"*\" is only allowed as the whole first label of an allowlist entry (\"*.example.com\")");
+			 "a wildcard \"*\" is only allowed as the whole first label "
+			 "of an allowlist entry (\"*.example.com\")");
 		return -EINVAL;
 	}
 	for (i = 0; i < len; i++) {

@@ -63,7 +63,8 @@ static void expect(const struct namematch *m, const char *q, const char *want)
 
 static void test_exact(void **state)
 {
-	struct namematch *m = build("example.com api.example.org:443 10.0.0.0/8 xn--bcher-kva.example");
+	struct namematch *m = build("example.com api.example.org:443 10.0.0.0/8 "
+				    "xn--bcher-kva.example");
 
 	(void)state;
 	assert_int_equal(namematch_count(m), 3);
