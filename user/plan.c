@@ -75,8 +75,9 @@ static int resolve_domains(struct run_config *c, struct dns_answer **answers_out
 		if (strcmp(e->name, "github.com") == 0)
 			github = true;
 	}
+	/* Only wildcards (or nothing) to resolve: still rebuild, to drop them. */
 	if (!nnames)
-		goto out;
+		goto rebuild;
 	qsort(names, nnames, sizeof(*names), name_cmp);
 	{
 		size_t u = 1;
@@ -102,6 +103,7 @@ static int resolve_domains(struct run_config *c, struct dns_answer **answers_out
 		goto out;
 	}
 
+rebuild:
 	/* Rebuild: CIDRs as given, each domain entry once per address. */
 	for (size_t i = 0; i < c->policy.n && !ret; i++) {
 		const struct entry *e = &c->policy.entries[i];

@@ -168,7 +168,7 @@ static void report(struct pending *pq, const char *reason)
 	char tb[16];
 
 	if (pq->tcp)
-		sockowner_tcp(pq->conn->fd, &who);
+		sockowner_tcp(pq->p->cfg.cgroup_dir, pq->conn->fd, &who);
 	else
 		sockowner_udp(pq->p->cfg.cgroup_dir, (struct sockaddr *)&pq->peer, &who);
 	events_dns(pq->p->cfg.events, who.pid, who.uid, who.comm, pq->q.name,

@@ -125,24 +125,21 @@ static pid_t scan_cgroup(const char *dir, unsigned long inode, int depth)
 	return found;
 }
 
-void sockowner_udp(const char *cgroup_dir, const struct sockaddr *peer, struct sockowner *out)
+/* The local port of peer, and the process owning it among the cgroup's. */
+static void owner_of(const char *cgroup_dir, const struct sockaddr *peer, const char *t4,
+		     const char *t6, struct sockowner *out)
 {
 	unsigned long inode = 0;
 	unsigned int port;
-	const char *table;
 
 	memset(out, 0, sizeof(*out));
-	if (peer->sa_family == AF_INET) {
+	if (peer->sa_family == AF_INET)
 		port = ntohs(((const struct sockaddr_in *)peer)->sin_port);
-		table = "/proc/net/udp";
-	} else {
+	else
 		port = ntohs(((const struct sockaddr_in6 *)peer)->sin6_port);
-		table = "/proc/net/udp6";
-	}
-	/* A v4 client of an AF_INET6 socket shows up in udp6. */
-	if (find_inode(table, port, &inode, &out->uid) &&
-	    find_inode(peer->sa_family == AF_INET ? "/proc/net/udp6" : "/proc/net/udp", port,
-		       &inode, &out->uid))
+	/* A v4 client of an AF_INET6 socket shows up in the v6 table. */
+	if (find_inode(peer->sa_family == AF_INET ? t4 : t6, port, &inode, &out->uid) &&
+	    find_inode(peer->sa_family == AF_INET ? t6 : t4, port, &inode, &out->uid))
 		return;
 	if (cgroup_dir)
 		out->pid = scan_cgroup(cgroup_dir, inode, 0);
@@ -150,15 +147,22 @@ void sockowner_udp(const char *cgroup_dir, const struct sockaddr *peer, struct s
 		read_comm(out->pid, out);
 }
 
-void sockowner_tcp(int connfd, struct sockowner *out)
+void sockowner_udp(const char *cgroup_dir, const struct sockaddr *peer, struct sockowner *out)
 {
-	struct ucred cred;
-	socklen_t len = sizeof(cred);
+	owner_of(cgroup_dir, peer, "/proc/net/udp", "/proc/net/udp6", out);
+}
+
+void sockowner_tcp(const char *cgroup_dir, int connfd, struct sockowner *out)
+{
+	struct sockaddr_storage peer;
+	socklen_t len = sizeof(peer);
 
 	memset(out, 0, sizeof(*out));
-	if (getsockopt(connfd, SOL_SOCKET, SO_PEERCRED, &cred, &len) || !cred.pid)
+	if (getpeername(connfd, (struct sockaddr *)&peer, &len))
 		return;
-	out->pid = cred.pid;
-	out->uid = cred.uid;
-	read_comm(cred.pid, out);
+	/*
+	 * The client's port, as its local port: the listener's accepted
+	 * socket has the same 4-tuple reversed, with our port as local.
+	 */
+	owner_of(cgroup_dir, (struct sockaddr *)&peer, "/proc/net/tcp", "/proc/net/tcp6", out);
 }

@@ -24,7 +24,7 @@ struct sockowner {
  */
 void sockowner_udp(const char *cgroup_dir, const struct sockaddr *peer, struct sockowner *out);
 
-/* For a connected TCP client: SO_PEERCRED. */
-void sockowner_tcp(int connfd, struct sockowner *out);
+/* Likewise for the client of an accepted TCP connection. */
+void sockowner_tcp(const char *cgroup_dir, int connfd, struct sockowner *out);
 
 #endif

@@ -47,19 +47,19 @@ expect_probe ok "tcp [::1]:9000" tcp ::1 9000
 expect_probe ok "udp 127.0.0.1:7" udp 127.0.0.1 7
 expect_probe ok "udp-connected [::1]:7" udp-connected ::1 7
 
-lab_section "--allow-domains \"\": DNS only to the resolver (resolv.conf: 198.51.100.1)"
-lab_egressd run --allow-domains "" --user nobody -- "${DIG[@]}" +short @198.51.100.1 allowed.test A
+lab_section "--no-dns-proxy --allow-domains \"\": DNS only to the resolver, any name (resolv.conf: 198.51.100.1)"
+lab_egressd run --no-dns-proxy --allow-domains "" --user nobody -- "${DIG[@]}" +short @198.51.100.1 allowed.test A
 expect_rc 0 "dig @198.51.100.1 (udp) succeeds"
 expect_grep "$LAB_OUT" '^198\.51\.100\.10$' "dig @198.51.100.1 gets the answer"
-lab_egressd run --allow-domains "" --user nobody -- "${DIG[@]}" +short allowed.test A
+lab_egressd run --no-dns-proxy --allow-domains "" --user nobody -- "${DIG[@]}" +short allowed.test A
 expect_grep "$LAB_OUT" '^198\.51\.100\.10$' "dig via resolv.conf gets the answer"
-lab_egressd run --allow-domains "" --user nobody -- "${DIG[@]}" +tcp +short @198.51.100.1 allowed.test A
+lab_egressd run --no-dns-proxy --allow-domains "" --user nobody -- "${DIG[@]}" +tcp +short @198.51.100.1 allowed.test A
 expect_grep "$LAB_OUT" '^198\.51\.100\.10$' "dig +tcp @198.51.100.1 gets the answer (DNS over TCP)"
 
 # Control first: the non-resolver really is a working DNS server.
 lab_run_in client "${NOBODY[@]}" "${DIG[@]}" +short @198.51.100.30 denied.test A
 if grep -q '^198\.51\.100\.20$' "$LAB_OUT"; then
-	lab_egressd run --allow-domains "" --user nobody -- "${DIG[@]}" +short @198.51.100.30 denied.test A
+	lab_egressd run --no-dns-proxy --allow-domains "" --user nobody -- "${DIG[@]}" +short @198.51.100.30 denied.test A
 	if [ "$LAB_RC" -ne 0 ] && ! grep -q '^198\.51\.100\.20$' "$LAB_OUT"; then
 		lab_ok "dig @198.51.100.30 (not a resolver) is blocked"
 	else
@@ -68,20 +68,21 @@ if grep -q '^198\.51\.100\.20$' "$LAB_OUT"; then
 else
 	lab_fail "dig @198.51.100.30 (not a resolver) is blocked" "control failed: 198.51.100.30 does not answer without egressd"
 fi
+EG_ARGS=(--no-dns-proxy --allow-domains "" --user nobody)
 expect_probe blocked "tcp 198.51.100.30:53 (DNS over TCP, not a resolver)" tcp 198.51.100.30 53
 
-lab_section "--resolver overrides resolv.conf"
-lab_egressd run --allow-domains "" --resolver 198.51.100.30 --user nobody -- "${DIG[@]}" +short @198.51.100.30 denied.test A
+lab_section "--no-dns-proxy: --resolver overrides resolv.conf"
+lab_egressd run --no-dns-proxy --allow-domains "" --resolver 198.51.100.30 --user nobody -- "${DIG[@]}" +short @198.51.100.30 denied.test A
 expect_grep "$LAB_OUT" '^198\.51\.100\.20$' "--resolver 198.51.100.30: dig @198.51.100.30 answers"
-lab_egressd run --allow-domains "" --resolver 198.51.100.30 --user nobody -- "${DIG[@]}" +short @198.51.100.1 allowed.test A
+lab_egressd run --no-dns-proxy --allow-domains "" --resolver 198.51.100.30 --user nobody -- "${DIG[@]}" +short @198.51.100.1 allowed.test A
 if [ "$LAB_RC" -ne 0 ] && ! grep -q '^198\.51\.100\.10$' "$LAB_OUT"; then
 	lab_ok "--resolver 198.51.100.30: dig @198.51.100.1 (resolv.conf's) is blocked"
 else
 	lab_fail "--resolver 198.51.100.30: dig @198.51.100.1 (resolv.conf's) is blocked" "rc=$LAB_RC"
 fi
-lab_egressd run --allow-domains "" --resolver 2001:db8::1 --user nobody -- "${DIG[@]}" +short @2001:db8::1 allowed.test AAAA
+lab_egressd run --no-dns-proxy --allow-domains "" --resolver 2001:db8::1 --user nobody -- "${DIG[@]}" +short @2001:db8::1 allowed.test AAAA
 expect_grep "$LAB_OUT" '^2001:db8::10$' "--resolver 2001:db8::1: DNS over IPv6 answers"
-lab_egressd run --allow-domains "" --resolver 198.51.100.1:53 --user nobody -- "${DIG[@]}" +short @198.51.100.1 allowed.test A
+lab_egressd run --no-dns-proxy --allow-domains "" --resolver 198.51.100.1:53 --user nobody -- "${DIG[@]}" +short @198.51.100.1 allowed.test A
 expect_grep "$LAB_OUT" '^198\.51\.100\.10$' "--resolver ADDR:PORT form (198.51.100.1:53)"
 
 lab_finish

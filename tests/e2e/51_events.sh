@@ -93,8 +93,8 @@ expect_eperm_verdict "tcp $LAB_ALLOWED4:8080 blocked"
 expect_line "$LAB_ERR" "egressd: blocked probe[$PID] -> $LAB_ALLOWED4:8080/tcp: port not allowed" \
 	"deny line: $LAB_ALLOWED4:8080/tcp: port not allowed"
 
-lab_section "reason: DNS to a non-resolver"
-EG_ARGS=(--allow-domains "$LAB_ALLOWED4" --user nobody)
+lab_section "reason: DNS to a non-resolver (--no-dns-proxy; with the proxy it is redirected: 64_dns_proxy)"
+EG_ARGS=(--no-dns-proxy --allow-domains "$LAB_ALLOWED4" --user nobody)
 # dnsmasq listens on tcp $LAB_OTHER4:53 too: the control proves it answers.
 lab_run_in client "${LAB_NOBODY_CMD[@]}" "$LAB_PROBE" tcp "$LAB_OTHER4" 53 "$LAB_OK_MS"
 lab_check_verdict ok "control: tcp $LAB_OTHER4:53 reachable without egressd"

@@ -76,7 +76,7 @@ expect_entry_count "[$LAB_DENIED6]:7" 1 "suggestion contains [$LAB_DENIED6]:7"
 lab_section "--audit with names: the suggestion uses the name egressd resolved"
 # allowed.test resolves to $LAB_ALLOWED4 and $LAB_ALLOWED6; only :443 is allowed,
 # so port 80 on either address is a named destination.
-EG_ARGS=(--allow-domains allowed.test:443 --user nobody --audit)
+EG_ARGS=(--no-dns-proxy --allow-domains allowed.test:443 --user nobody --audit)
 lab_egressd run "${EG_ARGS[@]}" -- sh -c '
 	p=$0 w=$1
 	"$p" tcp 198.51.100.10 80 3000 >"$w/n1.out"

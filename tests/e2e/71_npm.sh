@@ -203,9 +203,9 @@ elif [ "$LAB_RC" -eq 0 ] || [ "$LAB_RC" -eq 125 ]; then
 else
 	lab_ok "npm fails (rc=$LAB_RC) within ${NPM_BOUND}s"
 fi
-expect_grep "$LAB_ERR" 'egressd: blocked .+\[[0-9]+\] -> 198\.51\.100\.10:80/tcp: not in allowlist' \
-	"egressd reports the blocked registry connection"
-expect_grep "$LAB_ERR" 'EPERM' "npm's request failed with EPERM"
+expect_grep "$LAB_ERR" 'egressd: blocked DNS .+\[[0-9]+\] -> registry\.test (A|AAAA): name not in allowlist' \
+	"egressd's DNS proxy refused the registry's name, and says so"
+expect_grep "$LAB_ERR" 'EAI_AGAIN|ENOTFOUND|getaddrinfo' "npm's request failed at the lookup"
 expect_not_installed "nothing allowed"
 expect_only_lab_registry "nothing allowed"
 
