@@ -389,6 +389,8 @@ static void handle_query(struct proxy *p, struct pending *pq, const uint8_t *msg
 		}
 	}
 	ares_send(pq->tcp ? p->ch_tcp : p->ch_udp, msg, (int)len, on_upstream, pq);
+	/* Arm the timeout: a silent upstream must still end in SERVFAIL. */
+	aresloop_kick(pq->tcp ? p->al_tcp : p->al_udp);
 }
 
 static int on_udp(struct loop_source *s, int fd, uint32_t revents, void *userdata)

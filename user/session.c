@@ -39,6 +39,9 @@
 #include "stats.h"
 
 #define KILL_TIMEOUT_MS 5000
+/* The learned maps' size (loader.c sizes them with EGRESS_LEARNED_DEFAULT). */
+#define EGRESS_LEARNED_DEFAULT_STR "65536"
+_Static_assert(EGRESS_LEARNED_DEFAULT == 65536, "say the learned maps' size right");
 
 /* Forwarded to the command; SIGCHLD reaps orphans (PID 1 of a container). */
 static const int session_signals[] = { SIGCHLD, SIGHUP, SIGINT, SIGQUIT, SIGTERM,
@@ -242,7 +245,8 @@ static void print_startup(const struct session *s, const struct rule *rules, siz
 		s->cfg->audit ? " (AUDIT: nothing is blocked)" : "", n4, n6,
 		s->proxy ? "DNS through egressd's proxy (names filtered, answers learned), upstream" :
 			   "DNS only to",
-		res, s->proxy ? "" : " (--no-dns-proxy: names unfiltered)", s->cg_dir,
+		res, s->proxy ? "; up to " EGRESS_LEARNED_DEFAULT_STR " learned addresses per family" :
+				" (--no-dns-proxy: names unfiltered)", s->cg_dir,
 		s->cfg->argv[0], (unsigned)id->uid);
 }
 

@@ -221,6 +221,13 @@ lab_run_in client sh -c 'echo $$ >"/sys/fs/cgroup$1/cgroup.procs" && shift && ex
 	"${W[@]}" get a.wild.test
 expect_fgrep "$LAB_OUT" "connect 198.51.100.42 ok" "a.wild.test resolves and connects under --cgroup self"
 
+lab_section "a dead upstream fails DNS closed: SERVFAIL, never a pass-through"
+lab_start_blackhole 198.51.100.30 5353
+lab_egressd "${EG[@]}" --resolver 198.51.100.30:5353 --allow-domains '*.wild.test' -- \
+	dig +tries=1 +time=9 a.wild.test
+expect_grep "$LAB_OUT" "status: SERVFAIL" "the upstream never answers: the workload gets SERVFAIL"
+expect_grep "$LAB_ERR" "DNS proxy: upstream failed for a\.wild\.test" "and egressd says so"
+
 lab_section "audit mode suggests names"
 lab_egressd "${EG[@]}" --audit --allow-domains "" -- "${W[@]}" get allowed.test
 expect_fgrep "$LAB_OUT" "connect 198.51.100.10 ok" "audit passes everything"
