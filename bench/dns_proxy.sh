@@ -49,6 +49,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 TMP=$(mktemp -d /tmp/egbench.XXXXXX)
 chmod 0755 "$TMP"
+mkdir -m 1777 "$TMP/out"
 
 ip netns add "$NS"
 ip -n "$NS" link set lo up
@@ -102,11 +103,11 @@ done
 run() { # run KIND SERVER QTYPE RESOLVER
 	local kind=$1 server=$2 qtype=$3 resolver=$4
 	case $kind in
-	direct) in_ns python3 "$TMP/q.py" "$server" "$qtype" "$Q" "$TMP/$kind-$server-$qtype" ;;
+	direct) in_ns python3 "$TMP/q.py" "$server" "$qtype" "$Q" "$TMP/out/$kind-$server-$qtype" ;;
 	proxy)
 		in_ns "$EGRESSD" run -q --user nobody --resolver "$resolver" \
 			--allow-domains '*.bench.test' -- \
-			python3 "$TMP/q.py" "$server" "$qtype" "$Q" "$TMP/$kind-$server-$qtype" ||
+			python3 "$TMP/q.py" "$server" "$qtype" "$Q" "$TMP/out/$kind-$server-$qtype" ||
 			die "egressd run failed"
 		;;
 	esac
@@ -124,8 +125,8 @@ done
 median() { sort -n "$1" | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 report() { # report LABEL DIRECT PROXY
 	local d p
-	d=$(median "$TMP/$2")
-	p=$(median "$TMP/$3")
+	d=$(median "$TMP/out/$2")
+	p=$(median "$TMP/out/$3")
 	printf '%-34s direct %8.1f us   through egressd %8.1f us   added %7.1f us\n' "$1" "$d" "$p" \
 		"$(awk -v a="$p" -v b="$d" 'BEGIN { print a - b }')"
 }
@@ -134,6 +135,6 @@ echo "DNS proxy latency, medians of $((Q * ROUNDS)) sequential queries per row (
 report "cached (local records), A" "direct-$FAST-1" "proxy-$FAST-1"
 report "cached, TXT (nothing learned)" "direct-$FAST-16" "proxy-$FAST-16"
 report "uncached (upstream ${DELAY_MS} ms away), A" "direct-$SLOW-1" "proxy-$SLOW-1"
-a=$(median "$TMP/proxy-$FAST-1")
-t=$(median "$TMP/proxy-$FAST-16")
+a=$(median "$TMP/out/proxy-$FAST-1")
+t=$(median "$TMP/out/proxy-$FAST-16")
 printf 'learning one address (A minus TXT through the proxy): %.1f us\n' "$(awk -v a="$a" -v b="$t" 'BEGIN { print a - b }')"
