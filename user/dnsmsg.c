@@ -269,3 +269,31 @@ out:
 	free(buf);
 	return ret;
 }
+
+void dnsmsg_lower_wire_name(uint8_t *name, size_t len)
+{
+	size_t off = 0;
+
+	while (off < len && name[off] && name[off] <= LABEL_MAX_LEN) {
+		size_t end = off + 1 + name[off];
+
+		for (off++; off < end && off < len; off++)
+			if (name[off] >= 'A' && name[off] <= 'Z')
+				name[off] = (uint8_t)(name[off] - 'A' + 'a');
+	}
+}
+
+bool dnsmsg_same_wire_name(const uint8_t *a, const uint8_t *b, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		uint8_t x = a[i], y = b[i];
+
+		if (x >= 'A' && x <= 'Z')
+			x = (uint8_t)(x - 'A' + 'a');
+		if (y >= 'A' && y <= 'Z')
+			y = (uint8_t)(y - 'A' + 'a');
+		if (x != y)
+			return false;
+	}
+	return true;
+}

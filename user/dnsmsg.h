@@ -46,6 +46,7 @@ enum dnsmsg_rcode {
 #define DNSMSG_F_TC 0x0200
 #define DNSMSG_F_RD 0x0100
 #define DNSMSG_F_RA 0x0080
+#define DNSMSG_F_CD 0x0010
 #define DNSMSG_F_RCODE 0x000f
 
 /*
@@ -124,5 +125,10 @@ enum dnsmsg_policy {
  * Every other type is forwarded for an allowed name.
  */
 enum dnsmsg_policy dnsmsg_qtype_policy(uint16_t qtype);
+
+/* Lowercase the letters of a plain (pointer-free) wire name of len bytes. */
+void dnsmsg_lower_wire_name(uint8_t *name, size_t len);
+/* Are two plain wire names of len bytes the same, but for case? */
+bool dnsmsg_same_wire_name(const uint8_t *a, const uint8_t *b, size_t len);
 
 #endif

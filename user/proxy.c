@@ -47,6 +47,9 @@
 #define PROXY_UPSTREAM_TIMEOUT_MS 2000
 #define PROXY_UPSTREAM_TRIES 2
 #define PROXY_MAX_ADDRS 256
+#define PROXY_MAX_INFLIGHT 4096 /* queries upstream at once; more: SERVFAIL */
+/* Header, the largest question (255 + 4) and a bare OPT record (11). */
+#define PROXY_FWD_MAX (DNSMSG_HDR_LEN + 259 + 11)
 
 enum { L_UDP4, L_UDP6, L_TCP4, L_TCP6, L_NUM };
 
@@ -76,6 +79,7 @@ struct pending {
 	bool allowed;                   /* the allowlist allows the name */
 	uint8_t *query;                 /* kept to build a SERVFAIL */
 	size_t qlen;
+	bool inflight;                  /* counted in proxy.inflight */
 };
 
 struct proxy {
@@ -88,12 +92,14 @@ struct proxy {
 	struct aresloop *al_udp, *al_tcp;
 	ares_channel ch_udp, ch_tcp;
 	int nconns;
+	unsigned int inflight;       /* queries sent upstream, not answered */
 	bool started;
 	struct loop_source *sweeper; /* expires learned addresses */
 	struct learn_ops ops;        /* learn.c -> the BPF learned maps */
 };
 
-static void conn_put(struct conn *c)
+/* Not inlined: gcc cannot see that a caller holding a ref keeps c alive. */
+static __attribute__((noinline)) void conn_put(struct conn *c)
 {
 	if (--c->refs)
 		return;
@@ -177,6 +183,8 @@ static void report(struct pending *pq, const char *reason)
 
 static void pending_free(struct pending *pq)
 {
+	if (pq->inflight)
+		pq->p->inflight--;
 	if (pq->tcp)
 		conn_put(pq->conn);
 	free(pq->query);
@@ -320,6 +328,12 @@ static void on_upstream(void *arg, int status, int timeouts, unsigned char *abuf
 	/* c-ares sent it with an id of its own. */
 	out[0] = (uint8_t)(pq->id >> 8);
 	out[1] = (uint8_t)pq->id;
+	/* The name went up lowercased: give the client back its own spelling. */
+	if ((size_t)alen >= pq->q.len &&
+	    dnsmsg_same_wire_name(out + DNSMSG_HDR_LEN, pq->query + DNSMSG_HDR_LEN,
+				  pq->q.len - DNSMSG_HDR_LEN - 4))
+		memcpy(out + DNSMSG_HDR_LEN, pq->query + DNSMSG_HDR_LEN,
+		       pq->q.len - DNSMSG_HDR_LEN - 4);
 	if (!pq->tcp && (size_t)alen > pq->udp_max) {
 		/* Too big for the client: truncated, so it asks again over TCP. */
 		uint8_t tc[600];
@@ -349,8 +363,43 @@ static size_t udp_limit(const uint8_t *q, size_t len, size_t qend)
 	return 512;
 }
 
+/*
+ * What goes upstream is rebuilt, never the client's bytes: the header
+ * (id, RD and CD only), the question with its name lowercased, and, when
+ * the client sent EDNS, a bare OPT record (its payload size and DO bit, no
+ * options).  Everything else a query can carry (answer, authority and
+ * additional records, EDNS options, trailing bytes, the Z bit, the case of
+ * the name's letters) would reach the resolver: a way out for data.
+ */
+static size_t upstream_query(const struct pending *pq, const uint8_t *msg, size_t len,
+			     uint8_t *out)
+{
+	size_t n = pq->q.len, qend = pq->q.len;
+	uint16_t flags = pq->q.flags & (DNSMSG_F_RD | DNSMSG_F_CD);
+
+	memcpy(out, msg, n);
+	dnsmsg_lower_wire_name(out + DNSMSG_HDR_LEN, n - DNSMSG_HDR_LEN - 4);
+	out[2] = (uint8_t)(flags >> 8);
+	out[3] = (uint8_t)flags;
+	memset(out + 4, 0, 8);
+	out[5] = 1; /* QDCOUNT */
+	if (len >= qend + 11 && ((msg[10] << 8) | msg[11]) >= 1 && msg[qend] == 0 &&
+	    ((msg[qend + 1] << 8) | msg[qend + 2]) == ns_t_opt) {
+		size_t sz = pq->udp_max > 4096 ? 4096 : pq->udp_max;
+		uint8_t opt[11] = { 0, 0, 41, (uint8_t)(sz >> 8), (uint8_t)sz, 0, 0,
+				    (uint8_t)(msg[qend + 7] & 0x80), 0, 0, 0 };
+
+		memcpy(out + n, opt, sizeof(opt));
+		n += sizeof(opt);
+		out[11] = 1; /* ARCOUNT */
+	}
+	return n;
+}
+
 static void handle_query(struct proxy *p, struct pending *pq, const uint8_t *msg, size_t len)
 {
+	uint8_t fwd[PROXY_FWD_MAX];
+	size_t flen;
 	int ret;
 
 	pq->p = p;
@@ -372,8 +421,8 @@ static void handle_query(struct proxy *p, struct pending *pq, const uint8_t *msg
 		return;
 	}
 	pq->udp_max = udp_limit(msg, len, pq->q.len);
-	if (dnsmsg_qtype_policy(pq->q.qtype) != DNSMSG_FORWARD) {
-		report(pq, "query type refused");
+	if (dnsmsg_qtype_policy(pq->q.qtype) != DNSMSG_FORWARD || pq->q.qclass != DNSMSG_CLASS_IN) {
+		report(pq, pq->q.qclass != DNSMSG_CLASS_IN ? "query class refused" : "query type refused");
 		reply_rcode(pq, msg, len, ns_r_refused);
 		pending_free(pq);
 		return;
@@ -388,7 +437,15 @@ static void handle_query(struct proxy *p, struct pending *pq, const uint8_t *msg
 			return;
 		}
 	}
-	ares_send(pq->tcp ? p->ch_tcp : p->ch_udp, msg, (int)len, on_upstream, pq);
+	if (p->inflight >= PROXY_MAX_INFLIGHT) {
+		reply_rcode(pq, msg, len, ns_r_servfail);
+		pending_free(pq);
+		return;
+	}
+	flen = upstream_query(pq, msg, len, fwd);
+	pq->inflight = true;
+	p->inflight++;
+	ares_send(pq->tcp ? p->ch_tcp : p->ch_udp, fwd, (int)flen, on_upstream, pq);
 	/* Arm the timeout: a silent upstream must still end in SERVFAIL. */
 	aresloop_kick(pq->tcp ? p->al_tcp : p->al_udp);
 }
@@ -438,6 +495,8 @@ static int on_conn(struct loop_source *s, int fd, uint32_t revents, void *userda
 		return 0;
 	}
 	c->have += (size_t)n;
+	/* Hold c: a reply that fails closes it, and its last query would free it. */
+	c->refs++;
 	while (!c->closed && c->have >= 2) {
 		size_t len = (size_t)((c->buf[0] << 8) | c->buf[1]);
 		struct pending *pq;
@@ -456,6 +515,7 @@ static int on_conn(struct loop_source *s, int fd, uint32_t revents, void *userda
 		memmove(c->buf, c->buf + 2 + len, c->have - 2 - len);
 		c->have -= 2 + len;
 	}
+	conn_put(c);
 	return 0;
 }
 
