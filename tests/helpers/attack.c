@@ -28,6 +28,10 @@
  *     --pktinfo SRC         IP_PKTINFO / IPV6_PKTINFO cmsg with source SRC
  *     --marker TEXT         the payload (UDP; TCP: sent once connected)
  *     --dns NAME            the payload is a DNS query (A, IN) for NAME
+ *     --dns-smuggle KIND:TEXT   ...carrying TEXT where a proxy that forwards
+ *                           the client's bytes would pass it on: ar (an
+ *                           additional TXT record), an (an answer record),
+ *                           edns (an EDNS option), trail (bytes after it)
  *     --count N             send the datagram N times (default 1)
  *     --reply MS            wait MS for an answer: UDP any datagram, TCP
  *                           the connection; none is a failure (exit 1)
@@ -397,8 +401,66 @@ static int build_dns(const char *name, unsigned char *buf, size_t size,
 	return 0;
 }
 
+/*
+ * Append TEXT to the query in buf (built by build_dns()) where kind says:
+ * a record or option a filter must not forward.  The counts in the header
+ * follow, so the message stays well formed.
+ */
+static int smuggle_dns(const char *spec, unsigned char *buf, size_t size, size_t *len)
+{
+	const char *text = strchr(spec, ':');
+	size_t n = *len, tl;
+
+	if (!text)
+		return -1;
+	text++;
+	tl = strlen(text);
+	if (tl > 200 || n + tl + 32 > size)
+		return -1;
+	if (!strncmp(spec, "trail:", 6)) {
+		memcpy(buf + n, text, tl);
+		*len = n + tl;
+		return 0;
+	}
+	if (!strncmp(spec, "edns:", 5)) {
+		/* OPT: root name, type 41, payload 1232, ttl 0, rdata = one option */
+		unsigned char opt[] = { 0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0, 0, 0 };
+
+		opt[9] = (unsigned char)((tl + 4) >> 8);
+		opt[10] = (unsigned char)(tl + 4);
+		memcpy(buf + n, opt, sizeof(opt));
+		n += sizeof(opt);
+		buf[n++] = 0xfd; /* option code 65001 (experimental) */
+		buf[n++] = 0xe9;
+		buf[n++] = (unsigned char)(tl >> 8);
+		buf[n++] = (unsigned char)tl;
+		memcpy(buf + n, text, tl);
+		*len = n + tl;
+		buf[11] = 1; /* ARCOUNT */
+		return 0;
+	}
+	if (!strncmp(spec, "ar:", 3) || !strncmp(spec, "an:", 3)) {
+		/* name: a pointer to the question's; TXT IN, ttl 0, one string */
+		unsigned char rr[] = { 0xc0, 12, 0, 16, 0, 1, 0, 0, 0, 0, 0, 0 };
+
+		rr[10] = (unsigned char)((tl + 1) >> 8);
+		rr[11] = (unsigned char)(tl + 1);
+		memcpy(buf + n, rr, sizeof(rr));
+		n += sizeof(rr);
+		buf[n++] = (unsigned char)tl;
+		memcpy(buf + n, text, tl);
+		*len = n + tl;
+		if (spec[1] == 'r')
+			buf[11] = 1; /* ARCOUNT */
+		else
+			buf[7] = 1;  /* ANCOUNT */
+		return 0;
+	}
+	return -1;
+}
+
 struct send_opts {
-	const char *dev, *ucif4, *ucif6, *bind, *pktinfo, *marker, *dns;
+	const char *dev, *ucif4, *ucif6, *bind, *pktinfo, *marker, *dns, *smuggle;
 	const char *ipopt, *retopts;
 	unsigned long sport, count, reply_ms, hold_ms;
 	bool freebind, freebind_compat, tcp;
@@ -685,6 +747,8 @@ static int cmd_send(int argc, char **argv)
 			o.marker = v;
 		else if (!strcmp(a, "--dns"))
 			o.dns = v;
+		else if (!strcmp(a, "--dns-smuggle"))
+			o.smuggle = v;
 		else if (!strcmp(a, "--ipopt"))
 			o.ipopt = v;
 		else if (!strcmp(a, "--retopts"))
@@ -719,6 +783,8 @@ static int cmd_send(int argc, char **argv)
 	} else if (o.dns) {
 		if (build_dns(o.dns, payload, sizeof(payload), &plen) < 0)
 			return setup_error("bad DNS name '%s'", o.dns);
+		if (o.smuggle && smuggle_dns(o.smuggle, payload, sizeof(payload), &plen) < 0)
+			return setup_error("bad --dns-smuggle '%s'", o.smuggle);
 	} else if (!o.tcp) {
 		plen = 1;
 		payload[0] = 'x';
