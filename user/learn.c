@@ -126,7 +126,9 @@ static enum learn_class classify4(const uint8_t *b)
 	    (b[0] == 100 && (b[1] & 0xc0) == 64) ||
 	    (b[0] == 169 && b[1] == 254) ||
 	    (b[0] == 172 && (b[1] & 0xf0) == 16) ||
-	    (b[0] == 192 && b[1] == 168))
+	    (b[0] == 192 && b[1] == 168) ||
+	    /* Multicast and class E / broadcast: no name's address, but a join or a flood. */
+	    b[0] >= 224)
 		return LEARN_PRIVATE;
 	return LEARN_PUBLIC;
 }
@@ -153,7 +155,8 @@ enum learn_class learn_classify(const struct addr *in)
 		/* ::1 is ::0.0.0.1, in 0/8; :: likewise. */
 		return classify4(b + 12);
 	}
-	if ((b[0] & 0xfe) == 0xfc ||                 /* fc00::/7 ULA */
+	if (b[0] == 0xff ||                          /* ff00::/8 multicast */
+	    (b[0] & 0xfe) == 0xfc ||                 /* fc00::/7 ULA */
 	    (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) || /* fe80::/10 link-local */
 	    (b[0] == 0xfe && (b[1] & 0xc0) == 0xc0))   /* fec0::/10 site-local */
 		return LEARN_PRIVATE;

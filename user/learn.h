@@ -84,7 +84,8 @@ enum learn_class {
 	LEARN_PUBLIC = 0,
 	/*
 	 * 0.0.0.0/8, 10/8, 100.64/10, 127/8, 169.254/16, 172.16/12,
-	 * 192.168/16; ::, ::1, fe80::/10, fec0::/10, fc00::/7; and the same
+	 * 192.168/16, 224/3 (multicast, class E, broadcast); ::, ::1,
+	 * fe80::/10, fec0::/10, fc00::/7, ff00::/8; and the same
 	 * IPv4 ranges inside ::ffff:0:0/96, ::/96 and 64:ff9b::/96.
 	 */
 	LEARN_PRIVATE,

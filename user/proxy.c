@@ -63,6 +63,8 @@ struct conn {
 	size_t have;
 	int refs;    /* the conn, plus one per query in flight */
 	bool closed; /* EOF or error: answers still in flight are dropped */
+	struct conn *next, *prev; /* the proxy's open connections */
+	uint64_t last_ms;         /* last data from the client */
 };
 
 struct pending {
@@ -92,6 +94,7 @@ struct proxy {
 	struct aresloop *al_udp, *al_tcp;
 	ares_channel ch_udp, ch_tcp;
 	int nconns;
+	struct conn *conns;
 	unsigned int inflight;       /* queries sent upstream, not answered */
 	bool started;
 	struct loop_source *sweeper; /* expires learned addresses */
@@ -113,6 +116,12 @@ static void conn_close(struct conn *c)
 	c->closed = true;
 	loop_remove(c->src);
 	close(c->fd);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		c->p->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
 	c->p->nconns--;
 	conn_put(c);
 }
@@ -495,6 +504,7 @@ static int on_conn(struct loop_source *s, int fd, uint32_t revents, void *userda
 		return 0;
 	}
 	c->have += (size_t)n;
+	c->last_ms = mono_ms();
 	/* Hold c: a reply that fails closes it, and its last query would free it. */
 	c->refs++;
 	while (!c->closed && c->have >= 2) {
@@ -530,9 +540,23 @@ static int on_accept(struct loop_source *s, int fd, uint32_t revents, void *user
 	cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (cfd < 0)
 		return 0;
-	if (!p->started || p->nconns >= PROXY_MAX_CONNS) {
+	if (!p->started) {
 		close(cfd);
 		return 0;
+	}
+	/*
+	 * Full: the least recently active connection makes room, so clients
+	 * that open connections and hold them cannot lock TCP DNS out.
+	 */
+	if (p->nconns >= PROXY_MAX_CONNS) {
+		struct conn *old = p->conns;
+
+		for (struct conn *i = p->conns; i; i = i->next) {
+			if (i->last_ms < old->last_ms)
+				old = i;
+		}
+		if (old)
+			conn_close(old);
 	}
 	c = calloc(1, sizeof(*c));
 	if (!c) {
@@ -547,6 +571,11 @@ static int on_accept(struct loop_source *s, int fd, uint32_t revents, void *user
 		free(c);
 		return 0;
 	}
+	c->last_ms = mono_ms();
+	c->next = p->conns;
+	if (p->conns)
+		p->conns->prev = c;
+	p->conns = c;
 	p->nconns++;
 	return 0;
 }
@@ -797,6 +826,8 @@ void proxy_free(struct proxy *p)
 	if (!p)
 		return;
 	close_listeners(p);
+	while (p->conns)
+		conn_close(p->conns);
 	/* Pending queries call back with ARES_EDESTRUCTION and free themselves. */
 	if (p->ch_udp)
 		ares_destroy(p->ch_udp);

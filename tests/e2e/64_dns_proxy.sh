@@ -221,6 +221,21 @@ lab_run_in client sh -c 'echo $$ >"/sys/fs/cgroup$1/cgroup.procs" && shift && ex
 	"${W[@]}" get a.wild.test
 expect_fgrep "$LAB_OUT" "connect 198.51.100.42 ok" "a.wild.test resolves and connects under --cgroup self"
 
+lab_section "held TCP connections cannot lock TCP DNS out"
+cat >"$LAB_DIR/hold.py" <<'EOF2'
+import socket, subprocess
+held = []
+for i in range(70):  # more than the proxy's 64 connection slots
+    s = socket.create_connection(("198.51.100.1", 53), timeout=2)
+    held.append(s)
+out = subprocess.run(["dig", "+tcp", "+tries=1", "+time=3", "+short", "allowed.test"],
+                     capture_output=True, text=True).stdout
+print("tcp-answer", out.strip())
+EOF2
+chmod 0644 "$LAB_DIR/hold.py"
+lab_egressd "${EG[@]}" --allow-domains allowed.test -- "$PY" "$LAB_DIR/hold.py"
+expect_fgrep "$LAB_OUT" "tcp-answer 198.51.100.10" "with 70 idle connections held, a new TCP query is answered"
+
 lab_section "a dead upstream fails DNS closed: SERVFAIL, never a pass-through"
 lab_start_blackhole 198.51.100.30 5353
 lab_egressd "${EG[@]}" --resolver 198.51.100.30:5353 --allow-domains '*.wild.test' -- \

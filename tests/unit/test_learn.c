@@ -270,6 +270,14 @@ static void test_classify(void **state)
 		{ "fb00::1", LEARN_PUBLIC },
 		{ "2001:db8::1", LEARN_PUBLIC },
 		{ "2606:4700::1111", LEARN_PUBLIC },
+		{ "223.255.255.255", LEARN_PUBLIC },
+		{ "224.0.0.251", LEARN_PRIVATE },
+		{ "239.1.2.3", LEARN_PRIVATE },
+		{ "240.0.0.1", LEARN_PRIVATE },
+		{ "255.255.255.255", LEARN_PRIVATE },
+		{ "::ffff:224.0.0.1", LEARN_PRIVATE },
+		{ "ff02::fb", LEARN_PRIVATE },
+		{ "ff0e::1", LEARN_PRIVATE },
 	};
 	struct addr bad = { 0 };
 
