@@ -188,6 +188,15 @@ lab_egressd "${EG[@]}" --no-dns-proxy --allow-domains '*.wild.test' -- true
 expect_rc 125 "a wildcard without the proxy is refused"
 expect_grep "$LAB_ERR" 'ERROR: \*\.wild\.test: a wildcard needs the DNS proxy' "and says why"
 
+lab_section "a learned address keeps the entry's port limit"
+lab_egressd "${EG[@]}" --allow-domains '*.wild.test:8080' -- "${W[@]}" get a.wild.test
+expect_fgrep "$LAB_OUT" "connect 198.51.100.42 EPERM" "a.wild.test (allowed on 8080 only) is refused on port 80"
+expect_grep "$LAB_ERR" '198\.51\.100\.42:80/tcp \(a\.wild\.test\): port not allowed' \
+	"the deny line names the learned name and the reason"
+lab_egressd "${EG[@]}" --allow-domains '*.wild.test:8080' -- sh -c \
+	"$PY $LAB_DIR/w.py get a.wild.test >/dev/null; $PY -c 'import socket; s=socket.create_connection((\"198.51.100.42\", 8080), 2); print(\"8080\", s.recv(8).decode().strip())'"
+expect_fgrep "$LAB_OUT" "8080 ok" "and reachable on 8080"
+
 lab_section "a CNAME chain from an allowed name is followed"
 lab_egressd "${EG[@]}" --allow-domains '*.cwild.test' -- "${W[@]}" get c.cwild.test
 expect_fgrep "$LAB_OUT" "connect $LAB_OTHER4 ok" "c.cwild.test -> other.test: its address is learned"
