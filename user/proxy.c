@@ -47,6 +47,7 @@
 #define PROXY_UPSTREAM_TIMEOUT_MS 2000
 #define PROXY_UPSTREAM_TRIES 2
 #define PROXY_MAX_ADDRS 256
+#define PROXY_OWNER_LOOKUPS 20 /* /proc scans a second for deny lines */
 #define PROXY_MAX_INFLIGHT 4096 /* queries upstream at once; more: SERVFAIL */
 /* Header, the largest question (255 + 4) and a bare OPT record (11). */
 #define PROXY_FWD_MAX (DNSMSG_HDR_LEN + 259 + 11)
@@ -98,8 +99,18 @@ struct proxy {
 	unsigned int inflight;       /* queries sent upstream, not answered */
 	bool started;
 	struct loop_source *sweeper; /* expires learned addresses */
+	uint64_t owner_sec;          /* report()'s rate limit */
+	unsigned int owner_lookups;
 	struct learn_ops ops;        /* learn.c -> the BPF learned maps */
 };
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
 
 /* Not inlined: gcc cannot see that a caller holding a ref keeps c alive. */
 static __attribute__((noinline)) void conn_put(struct conn *c)
@@ -179,13 +190,26 @@ static const char *qtype_str(uint16_t t, char *buf, size_t len)
 /* A deny line for a query (or, in audit mode, the record of one). */
 static void report(struct pending *pq, const char *reason)
 {
-	struct sockowner who;
+	struct proxy *p = pq->p;
+	struct sockowner who = { 0 };
+	uint64_t sec = mono_ms() / 1000;
 	char tb[16];
 
-	if (pq->tcp)
-		sockowner_tcp(pq->p->cfg.cgroup_dir, pq->conn->fd, &who);
-	else
-		sockowner_udp(pq->p->cfg.cgroup_dir, (struct sockaddr *)&pq->peer, &who);
+	/*
+	 * Naming the process reads /proc: at most PROXY_OWNER_LOOKUPS a
+	 * second, so a flood of refused names costs egressd little (the
+	 * lines past it say "a process").
+	 */
+	if (sec != p->owner_sec) {
+		p->owner_sec = sec;
+		p->owner_lookups = 0;
+	}
+	if (p->owner_lookups++ < PROXY_OWNER_LOOKUPS) {
+		if (pq->tcp)
+			sockowner_tcp(p->cfg.cgroup_dir, pq->conn->fd, &who);
+		else
+			sockowner_udp(p->cfg.cgroup_dir, (struct sockaddr *)&pq->peer, &who);
+	}
 	events_dns(pq->p->cfg.events, who.pid, who.uid, who.comm, pq->q.name,
 		   qtype_str(pq->q.qtype, tb, sizeof(tb)), reason, pq->p->cfg.audit);
 }
@@ -200,13 +224,6 @@ static void pending_free(struct pending *pq)
 	free(pq);
 }
 
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* learn.c's map operations: one BPF map update or delete each. */
 static int map_update(void *ctx, const struct addr *a, const struct learn_value *v)
