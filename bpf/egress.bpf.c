@@ -122,6 +122,14 @@ const volatile bool check_source = false;
  * loopback at proxy_port (host order), and only sockets in `exempt` (the
  * proxy's own upstream sockets) may use the resolver rule.
  */
+/*
+ * --loopback: false = every loopback destination passes (the default);
+ * true = only loopback_ports[] (and the DNS proxy's port), with 0.0.0.0
+ * and :: judged as the loopback they are.
+ */
+const volatile bool loopback_restricted = false;
+const volatile __u16 loopback_ports[EGRESS_MAX_LOOPBACK_PORTS] = {};
+const volatile __u32 nloopback_ports = 0;
 const volatile bool dns_proxy = false;
 const volatile __u16 proxy_port = 0;
 /* Consult learned_v4/learned_v6 in egress_decide(). */
@@ -269,6 +277,7 @@ struct dest {
 	 */
 	__u8 via_lo;
 	__u16 dport; /* host byte order */
+	__u16 sport; /* packet hook: the L4 source port; socket hooks: 0 */
 	union {
 		__be32 v4;
 		__u8 v6[16];
@@ -456,14 +465,52 @@ static __always_inline bool is_resolver(const struct dest *d)
  * learned entry does; when both refuse, the static rule's reason is the
  * one reported (it is what the user wrote).
  */
+static __always_inline bool loopback_port_listed(__u16 port)
+{
+	if (dns_proxy && port == proxy_port)
+		return true;
+	for (__u32 i = 0; i < EGRESS_MAX_LOOPBACK_PORTS; i++) {
+		if (i >= nloopback_ports)
+			break;
+		if (loopback_ports[i] == port)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * --loopback none|PORTS.  The socket hooks are the gate: they judge the
+ * destination port alone, so a socket bound to a listed port gains
+ * nothing.  The packet hook also passes a TCP/UDP packet whose SOURCE port
+ * is listed: the replies of a server inside the cgroup listening on a
+ * listed port, on connections the socket hooks let in (a forged source
+ * port needs a raw socket, so CAP_NET_RAW).
+ */
+static __always_inline __u32 loopback_verdict(const struct dest *d)
+{
+	if (!d->via_lo)
+		return EGRESS_DROP_LOOPBACK_DEV;
+	if (!loopback_restricted)
+		return EGRESS_PASS_LOOPBACK;
+	if (d->has_port && (d->proto == IPPROTO_TCP || d->proto == IPPROTO_UDP) &&
+	    (loopback_port_listed(d->dport) || (d->sport && loopback_port_listed(d->sport))))
+		return EGRESS_PASS_LOOPBACK;
+	return EGRESS_DROP_LOOPBACK_PORT;
+}
+
 static __always_inline __u32 egress_decide(const struct dest *d, __u32 *rule_id, bool exempt)
 {
 	const struct egress_learned *l;
 	const struct egress_rule *r;
 	__u32 reason = 0;
 
-	if (is_loopback(d))
-		return d->via_lo ? EGRESS_PASS_LOOPBACK : EGRESS_DROP_LOOPBACK_DEV;
+	/* 0.0.0.0 and :: are loopback to the kernel (connect() goes to lo). */
+	if (is_loopback(d) || (loopback_restricted && is_unspecified(d))) {
+		/* egressd's own proxy sockets (--cgroup self) answer any client. */
+		if (exempt && d->via_lo)
+			return EGRESS_PASS_LOOPBACK;
+		return loopback_verdict(d);
+	}
 	if ((!dns_proxy || exempt) && is_resolver(d))
 		return EGRESS_PASS_RESOLVER;
 
@@ -536,6 +583,7 @@ static __always_inline int load_ports(struct __sk_buff *skb, __u32 off, struct d
 
 	if (bpf_skb_load_bytes(skb, off, ports, sizeof(ports)))
 		return -1;
+	d->sport = bpf_ntohs(ports[0]);
 	d->dport = bpf_ntohs(ports[1]);
 	d->has_port = 1;
 	return 0;

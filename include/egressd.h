@@ -13,6 +13,9 @@
 /* Ports one allowlist prefix may be limited to (after merging covers). */
 #define EGRESS_MAX_PORTS 16
 
+/* Ports --loopback PORT,... may list. */
+#define EGRESS_MAX_LOOPBACK_PORTS 16
+
 /* Resolvers the maps and rodata hold (MAX_RESOLVERS in userspace). */
 #define EGRESS_MAX_RESOLVERS 8
 
@@ -102,6 +105,7 @@ enum egress_reason {
 	EGRESS_DROP_SRCROUTE,     /* IPv4 LSRR/SSRR: the header's daddr is a first hop */
 	EGRESS_DROP_SPOOF,        /* a source address that is not this host's */
 	EGRESS_DROP_MCAST_JOIN,   /* joining a multicast group not in the allowlist */
+	EGRESS_DROP_LOOPBACK_PORT, /* --loopback none|PORTS: a local port not listed */
 	EGRESS_REASON_MAX,
 };
 

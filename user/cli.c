@@ -26,6 +26,7 @@ enum {
 	OPT_MAX_TTL,
 	OPT_MAX_IPS_PER_NAME,
 	OPT_ALLOW_PRIVATE_ANSWERS,
+	OPT_LOOPBACK,
 };
 
 static const struct option run_opts[] = {
@@ -46,6 +47,7 @@ static const struct option run_opts[] = {
 	{ "max-ttl", required_argument, NULL, OPT_MAX_TTL },
 	{ "max-ips-per-name", required_argument, NULL, OPT_MAX_IPS_PER_NAME },
 	{ "allow-private-answers", no_argument, NULL, OPT_ALLOW_PRIVATE_ANSWERS },
+	{ "loopback", required_argument, NULL, OPT_LOOPBACK },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -79,6 +81,8 @@ void cli_usage_run(void)
 	       "                             stays allowed (60 / 86400)\n"
 	       "      --max-ips-per-name N   learned addresses kept per name (64; oldest go)\n"
 	       "      --allow-private-answers  learn private and metadata answers too\n"
+	       "      --loopback all|none|PORT,...  what the command may reach on loopback\n"
+	       "                             (all; none: only egressd's DNS proxy)\n"
 	       "  -v, --verbose              debug output, including libbpf's\n"
 	       "  -q, --quiet                only errors and warnings\n"
 	       "\n"
@@ -172,6 +176,41 @@ static int number_arg(const char *name, const char *arg, unsigned long min, unsi
 		return -EINVAL;
 	}
 	return 0;
+}
+
+/* --loopback all|none|PORT[,PORT...] */
+static int loopback_arg(const char *arg, struct run_config *c)
+{
+	char buf[CLI_EXCERPT_SIZE];
+	const char *p = arg;
+
+	if (strcmp(arg, "all") == 0) {
+		c->loopback_restricted = false;
+		c->nloopback_ports = 0;
+		return 0;
+	}
+	c->loopback_restricted = true;
+	c->nloopback_ports = 0;
+	if (strcmp(arg, "none") == 0)
+		return 0;
+	for (;;) {
+		size_t n = strcspn(p, ",");
+		unsigned long port;
+
+		if (!n || decimal_parse(p, n, 65535, &port) || port == 0) {
+			pr_err("--loopback: \"%s\" is not all, none or a list of ports 1-65535 (\"8080,5432\")",
+			       cli_excerpt(arg, strlen(arg), buf, sizeof(buf)));
+			return -EINVAL;
+		}
+		if (c->nloopback_ports == EGRESS_MAX_LOOPBACK_PORTS) {
+			pr_err("--loopback: more than %d ports", EGRESS_MAX_LOOPBACK_PORTS);
+			return -EINVAL;
+		}
+		c->loopback_ports[c->nloopback_ports++] = (unsigned short)port;
+		if (!p[n])
+			return 0;
+		p += n + 1;
+	}
 }
 
 int cli_parse_run(int argc, char **argv, struct run_config *c)
@@ -315,6 +354,10 @@ int cli_parse_run(int argc, char **argv, struct run_config *c)
 			break;
 		case OPT_ALLOW_PRIVATE_ANSWERS:
 			c->allow_private_answers = true;
+			break;
+		case OPT_LOOPBACK:
+			if (loopback_arg(optarg, c))
+				return -EINVAL;
 			break;
 		case 'v':
 			log_set_level(LOG_LEVEL_DEBUG);

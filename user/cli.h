@@ -46,6 +46,10 @@ struct run_config {
 	unsigned int max_ttl;       /* --max-ttl seconds (86400) */
 	unsigned int max_ips_per_name; /* --max-ips-per-name (64) */
 	bool allow_private_answers; /* --allow-private-answers */
+	/* --loopback: all (false), or none / only these ports (true). */
+	bool loopback_restricted;
+	unsigned short loopback_ports[EGRESS_MAX_LOOPBACK_PORTS];
+	size_t nloopback_ports;
 	char **argv; /* the command, NULL-terminated */
 };
 

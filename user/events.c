@@ -101,6 +101,7 @@ static const char *const reason_str[EGRESS_REASON_MAX] = {
 	[EGRESS_DROP_SRCROUTE] = "IPv4 source route",
 	[EGRESS_DROP_SPOOF] = "source address not this host's (FREEBIND, TRANSPARENT or nonlocal bind)",
 	[EGRESS_DROP_MCAST_JOIN] = "multicast group not in allowlist",
+	[EGRESS_DROP_LOOPBACK_PORT] = "loopback port not allowed",
 };
 
 static const char *const hook_str[EGRESS_HOOK_MAX] = {
@@ -586,7 +587,8 @@ void events_summary(struct events *ev)
 {
 	char dst[ADDR_STRLEN + 32], a[ADDR_STRLEN];
 	char (*entries)[NAME_MAX_LEN + 1] = NULL;
-	size_t nentries = 0;
+	size_t nentries = 0, nlo = 0;
+	uint16_t lo_ports[EGRESS_MAX_LOOPBACK_PORTS];
 	bool dns = false;
 
 	if (!ev)
@@ -646,6 +648,16 @@ void events_summary(struct events *ev)
 			dns = true;
 			continue;
 		}
+		/* A local service: --loopback names it, not --allow-domains. */
+		if (e->reason == EGRESS_DROP_LOOPBACK_PORT) {
+			bool seen = false;
+
+			for (size_t j = 0; j < nlo && !seen; j++)
+				seen = lo_ports[j] == e->dport;
+			if (!seen && e->dport && nlo < EGRESS_MAX_LOOPBACK_PORTS)
+				lo_ports[nlo++] = e->dport;
+			continue;
+		}
 		/*
 		 * These name no destination an allowlist entry could open:
 		 * the address is a first hop, a forged source or loopback.
@@ -683,6 +695,15 @@ void events_summary(struct events *ev)
 			pr_info("audit: to allow all of it, run with: --allow-domains \"%s\"", line);
 		}
 		free(line);
+	}
+	if (nlo) {
+		char ports[EGRESS_MAX_LOOPBACK_PORTS * 6 + 1] = "";
+		size_t o = 0;
+
+		for (size_t j = 0; j < nlo; j++)
+			o += (size_t)snprintf(ports + o, sizeof(ports) - o, "%s%u", j ? "," : "",
+					      lo_ports[j]);
+		pr_info("audit: to allow the local services it used, run with: --loopback %s", ports);
 	}
 	if (dns)
 		pr_info("audit: DNS went to a server that is not a resolver; add it with --resolver ADDR if intended");

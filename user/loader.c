@@ -210,6 +210,10 @@ int loader_load(const struct loader_config *c, struct egress_bpf **out)
 	s->rodata->audit_mode = c->audit;
 	s->rodata->emit_events = c->events;
 	s->rodata->check_source = c->check_source;
+	s->rodata->loopback_restricted = c->loopback_restricted;
+	for (size_t i = 0; i < c->nloopback_ports && i < EGRESS_MAX_LOOPBACK_PORTS; i++)
+		s->rodata->loopback_ports[i] = c->loopback_ports[i];
+	s->rodata->nloopback_ports = (__u32)c->nloopback_ports;
 	s->rodata->task_helpers =
 		libbpf_probe_bpf_helper(BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_FUNC_get_current_pid_tgid, NULL) == 1 &&
 		libbpf_probe_bpf_helper(BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_FUNC_get_current_comm, NULL) == 1;

@@ -40,6 +40,10 @@ struct loader_config {
 	 */
 	bool learn;
 	unsigned int learned_max;
+	/* --loopback none|PORTS: only these loopback ports (and the proxy's). */
+	bool loopback_restricted;
+	unsigned short loopback_ports[EGRESS_MAX_LOOPBACK_PORTS];
+	size_t nloopback_ports;
 };
 
 /* Can this kernel run our program types?  Prints what is missing. */

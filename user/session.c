@@ -32,6 +32,7 @@
 #include "hostaddr.h"
 #include "launch.h"
 #include "learn.h"
+#include "listeners.h"
 #include "log.h"
 #include "namematch.h"
 #include "proxy.h"
@@ -224,6 +225,36 @@ static int setup_source_check(struct loader_config *lc, struct addr **local_out)
 	return 0;
 }
 
+/*
+ * A host run with --loopback all: say when local services are there for
+ * the command to use (a dev server, a database, a Docker API on 2375).
+ */
+static void warn_listeners(const struct session *s, uint16_t proxy_port)
+{
+	int n;
+
+	if (s->cfg->loopback_restricted || s->cfg->cgroup_mode == CGROUP_MODE_SELF)
+		return;
+	n = listeners_loopback(proxy_port);
+	if (n > 0)
+		pr_warn("%d service(s) listen on loopback here and the command can reach them; restrict with --loopback none|PORT,...",
+			n);
+}
+
+static const char *loopback_text(const struct run_config *c, char *buf, size_t len)
+{
+	size_t o;
+
+	if (!c->loopback_restricted)
+		return "all";
+	if (!c->nloopback_ports)
+		return "none";
+	o = (size_t)snprintf(buf, len, "ports ");
+	for (size_t i = 0; i < c->nloopback_ports && o < len; i++)
+		o += (size_t)snprintf(buf + o, len - o, "%s%u", i ? "," : "", c->loopback_ports[i]);
+	return buf;
+}
+
 static void print_startup(const struct session *s, const struct rule *rules, size_t nrules,
 			  const struct identity *id)
 {
@@ -241,12 +272,15 @@ static void print_startup(const struct session *s, const struct rule *rules, siz
 			strcat(res, ",");
 		strcat(res, resolver_format(&s->cfg->resolvers[i], one, sizeof(one)));
 	}
-	pr_info("isolation ON%s: allowing %zu IPv4 + %zu IPv6 prefixes; %s %s%s; cgroup %s; running %s as uid %u",
+	char lo[128];
+
+	pr_info("isolation ON%s: allowing %zu IPv4 + %zu IPv6 prefixes; %s %s%s; loopback: %s; cgroup %s; running %s as uid %u",
 		s->cfg->audit ? " (AUDIT: nothing is blocked)" : "", n4, n6,
 		s->proxy ? "DNS through egressd's proxy (names filtered, answers learned), upstream" :
 			   "DNS only to",
 		res, s->proxy ? "; up to " EGRESS_LEARNED_DEFAULT_STR " learned addresses per family" :
-				" (--no-dns-proxy: names unfiltered)", s->cg_dir,
+				" (--no-dns-proxy: names unfiltered)",
+		loopback_text(s->cfg, lo, sizeof(lo)), s->cg_dir,
 		s->cfg->argv[0], (unsigned)id->uid);
 }
 
@@ -372,6 +406,9 @@ int session_prepare(struct session *s, struct run_config *cfg, const struct plan
 	ret = setup_source_check(&lc, &s->local);
 	if (ret)
 		return ret;
+	lc.loopback_restricted = cfg->loopback_restricted;
+	memcpy(lc.loopback_ports, cfg->loopback_ports, sizeof(lc.loopback_ports));
+	lc.nloopback_ports = cfg->nloopback_ports;
 	if (cfg->dns_proxy) {
 		/* Listening first: the programs are loaded with its port. */
 		ret = proxy_open(s->loop, &s->proxy, &lc.proxy_port);
@@ -416,6 +453,7 @@ int session_prepare(struct session *s, struct run_config *cfg, const struct plan
 		return ret;
 	s->attached = true;
 	print_startup(s, p->rules, p->nrules, id);
+	warn_listeners(s, lc.proxy_port);
 	return 0;
 }
 
