@@ -48,6 +48,7 @@
 #define DNS_PORT 53
 /* Every network namespace's loopback device has this ifindex. */
 #define LOOPBACK_IFINDEX 1
+#define LOOPBACK4 0x7f000001 /* 127.0.0.1, host order */
 
 /* IPv4 options (RFC 791): end, no-op, and the two source routes. */
 #define IPOPT_END 0
@@ -467,8 +468,6 @@ static __always_inline bool is_resolver(const struct dest *d)
  */
 static __always_inline bool loopback_port_listed(__u16 port)
 {
-	if (dns_proxy && port == proxy_port)
-		return true;
 	for (__u32 i = 0; i < EGRESS_MAX_LOOPBACK_PORTS; i++) {
 		if (i >= nloopback_ports)
 			break;
@@ -476,6 +475,16 @@ static __always_inline bool loopback_port_listed(__u16 port)
 			return true;
 	}
 	return false;
+}
+
+static __always_inline bool is_proxy_addr(const struct dest *d)
+{
+	if (d->family == 4)
+		return d->addr.v4 == bpf_htonl(LOOPBACK4) || d->addr.v4 == 0;
+
+	const __u32 *w = (const __u32 *)d->addr.v6;
+
+	return w[0] == 0 && w[1] == 0 && w[2] == 0 && (w[3] == bpf_htonl(1) || w[3] == 0);
 }
 
 /*
@@ -491,6 +500,13 @@ static __always_inline __u32 loopback_verdict(const struct dest *d)
 	if (!d->via_lo)
 		return EGRESS_DROP_LOOPBACK_DEV;
 	if (!loopback_restricted)
+		return EGRESS_PASS_LOOPBACK;
+	/*
+	 * egressd's proxy: its port on its own addresses only (127.0.0.1,
+	 * ::1, and 0.0.0.0/:: which connect() turns into them), so another
+	 * local service bound to that port on 127.0.0.2 is no way round.
+	 */
+	if (dns_proxy && d->has_port && d->dport == proxy_port && is_proxy_addr(d))
 		return EGRESS_PASS_LOOPBACK;
 	if (d->has_port && (d->proto == IPPROTO_TCP || d->proto == IPPROTO_UDP) &&
 	    (loopback_port_listed(d->dport) || (d->sport && loopback_port_listed(d->sport))))
@@ -912,7 +928,6 @@ static __always_inline bool sock_via_lo(struct bpf_sock *sk)
 	return dev == 0 || dev == LOOPBACK_IFINDEX;
 }
 
-#define LOOPBACK4 0x7f000001 /* 127.0.0.1, host order */
 
 /*
  * Proxy mode: send this DNS to the proxy instead, and remember where it
