@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* c-ares on the event loop (see aresloop.h). */
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -125,6 +126,76 @@ void aresloop_set_channel(struct aresloop *al, ares_channel ch)
 void aresloop_kick(struct aresloop *al)
 {
 	rearm(al);
+}
+
+static int set_servers(ares_channel ch, const struct resolver *servers, size_t nservers)
+{
+	struct ares_addr_port_node nodes[MAX_RESOLVERS];
+
+	if (nservers > MAX_RESOLVERS)
+		return -EINVAL;
+	memset(nodes, 0, sizeof(nodes));
+	for (size_t i = 0; i < nservers; i++) {
+		const struct resolver *r = &servers[i];
+
+		nodes[i].next = i + 1 < nservers ? &nodes[i + 1] : NULL;
+		nodes[i].family = r->addr.family;
+		if (r->addr.family == AF_INET)
+			memcpy(&nodes[i].addr.addr4, r->addr.bytes, 4);
+		else if (r->addr.family == AF_INET6)
+			memcpy(&nodes[i].addr.addr6, r->addr.bytes, 16);
+		else
+			return -EINVAL;
+		nodes[i].udp_port = r->port ? r->port : 53;
+		nodes[i].tcp_port = nodes[i].udp_port;
+	}
+	switch (ares_set_servers_ports(ch, nservers ? nodes : NULL)) {
+	case ARES_SUCCESS:
+		return 0;
+	case ARES_ENOMEM:
+		return -ENOMEM;
+	default:
+		return -EINVAL;
+	}
+}
+
+int aresloop_channel(struct aresloop *al, const struct resolver *servers, size_t nservers,
+		     const struct aresloop_channel_opts *o, ares_channel *out)
+{
+	static char lookups[] = "b";
+	struct ares_options ao;
+	ares_channel ch;
+	int mask, err;
+
+	/* Every option ARES_CONFIG_CHECK() looks at (servers, domains, sortlist). */
+	memset(&ao, 0, sizeof(ao));
+	mask = ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_NDOTS |
+	       ARES_OPT_LOOKUPS | ARES_OPT_SERVERS | ARES_OPT_DOMAINS | ARES_OPT_SORTLIST;
+	ao.flags = ARES_FLAG_NOSEARCH | ARES_FLAG_NOALIASES | ARES_FLAG_NOCHECKRESP |
+		   (o->tcp ? ARES_FLAG_USEVC : 0);
+	ao.timeout = o->timeout_ms;
+	ao.tries = o->tries;
+	ao.ndots = 1;
+	ao.lookups = lookups;
+	aresloop_options(al, &ao, &mask);
+	switch (ares_init_options(&ch, &ao, mask)) {
+	case ARES_SUCCESS:
+		break;
+	case ARES_ENOMEM:
+		return -ENOMEM;
+	default:
+		return -EIO;
+	}
+	err = set_servers(ch, servers, nservers);
+	if (err) {
+		ares_destroy(ch);
+		return err;
+	}
+	if (o->funcs)
+		ares_set_socket_functions(ch, o->funcs, o->funcs_data);
+	aresloop_set_channel(al, ch);
+	*out = ch;
+	return 0;
 }
 
 void aresloop_free(struct aresloop *al)

@@ -458,75 +458,18 @@ static void set_reason(struct dns_answer *ans, const struct dns_query *q)
 		snprintf(ans->reason, sizeof(ans->reason), "%s", status_text(q->status));
 }
 
-static int set_servers(ares_channel ch, const struct resolver *servers, size_t nservers)
-{
-	struct ares_addr_port_node nodes[MAX_RESOLVERS];
-	size_t i;
-
-	memset(nodes, 0, sizeof(nodes));
-	for (i = 0; i < nservers; i++) {
-		const struct resolver *r = &servers[i];
-
-		nodes[i].next = i + 1 < nservers ? &nodes[i + 1] : NULL;
-		nodes[i].family = r->addr.family;
-		if (r->addr.family == AF_INET)
-			memcpy(&nodes[i].addr.addr4, r->addr.bytes, 4);
-		else if (r->addr.family == AF_INET6)
-			memcpy(&nodes[i].addr.addr6, r->addr.bytes, 16);
-		else
-			return -EINVAL;
-		nodes[i].udp_port = r->port ? r->port : DNS_PORT;
-		nodes[i].tcp_port = nodes[i].udp_port;
-	}
-	switch (ares_set_servers_ports(ch, nodes)) {
-	case ARES_SUCCESS:
-		return 0;
-	case ARES_ENOMEM:
-		return -ENOMEM;
-	default:
-		return -EINVAL;
-	}
-}
-
 static int make_channel(const struct resolver *servers, size_t nservers,
 			const struct dns_opts *opts, struct dns_run *run, struct aresloop *al,
 			ares_channel *out)
 {
-	static char lookups[] = "b";
-	struct ares_options ao;
-	ares_channel ch;
-	int mask, err;
+	const struct aresloop_channel_opts o = {
+		.timeout_ms = opts->timeout_ms,
+		.tries = opts->tries,
+		.funcs = &sock_funcs,
+		.funcs_data = run,
+	};
 
-	/*
-	 * Every option ARES_CONFIG_CHECK() looks at is given (servers,
-	 * domains and sortlist empty), so /etc/resolv.conf is never read.
-	 */
-	memset(&ao, 0, sizeof(ao));
-	mask = ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_NDOTS |
-	       ARES_OPT_LOOKUPS | ARES_OPT_SERVERS | ARES_OPT_DOMAINS | ARES_OPT_SORTLIST;
-	ao.flags = ARES_FLAG_NOSEARCH | ARES_FLAG_NOALIASES | ARES_FLAG_NOCHECKRESP;
-	ao.timeout = opts->timeout_ms;
-	ao.tries = opts->tries;
-	ao.ndots = 1;
-	ao.lookups = lookups;
-	aresloop_options(al, &ao, &mask);
-
-	switch (ares_init_options(&ch, &ao, mask)) {
-	case ARES_SUCCESS:
-		break;
-	case ARES_ENOMEM:
-		return -ENOMEM;
-	default:
-		return -EIO;
-	}
-	err = set_servers(ch, servers, nservers);
-	if (err) {
-		ares_destroy(ch);
-		return err;
-	}
-	ares_set_socket_functions(ch, &sock_funcs, run);
-	*out = ch;
-	return 0;
+	return aresloop_channel(al, servers, nservers, &o, out);
 }
 
 /* Nothing to watch and nothing to wait for, with queries still out. */
@@ -604,7 +547,6 @@ int dns_resolve_all(const char *const *names, size_t n, const struct resolver *s
 	if (err)
 		goto out;
 	run.ch = ch;
-	aresloop_set_channel(al, ch);
 	run.budget_ms = query_budget_ms(opts, nservers);
 
 	for (i = 0; i < n; i++) {

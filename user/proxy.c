@@ -761,46 +761,19 @@ static const struct ares_socket_functions up_funcs = {
 
 static int upstream_channel(struct proxy *p, bool tcp, struct aresloop **al_out, ares_channel *out)
 {
-	struct ares_addr_port_node nodes[MAX_RESOLVERS];
-	static char lookups[] = "b";
-	struct ares_options ao;
-	ares_channel ch;
-	int mask, ret;
+	const struct aresloop_channel_opts o = {
+		.timeout_ms = PROXY_UPSTREAM_TIMEOUT_MS,
+		.tries = PROXY_UPSTREAM_TRIES,
+		.tcp = tcp,
+		.funcs = &up_funcs,
+		.funcs_data = p,
+	};
+	int ret;
 
 	ret = aresloop_new(p->loop, NULL, NULL, al_out);
 	if (ret)
 		return ret;
-	memset(&ao, 0, sizeof(ao));
-	mask = ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_NDOTS |
-	       ARES_OPT_LOOKUPS | ARES_OPT_SERVERS | ARES_OPT_DOMAINS | ARES_OPT_SORTLIST;
-	/* NOCHECKRESP: the upstream's rcode (NXDOMAIN, SERVFAIL) reaches the client as is. */
-	ao.flags = ARES_FLAG_NOSEARCH | ARES_FLAG_NOALIASES | ARES_FLAG_NOCHECKRESP |
-		   (tcp ? ARES_FLAG_USEVC : 0);
-	ao.timeout = PROXY_UPSTREAM_TIMEOUT_MS;
-	ao.tries = PROXY_UPSTREAM_TRIES;
-	ao.ndots = 1;
-	ao.lookups = lookups;
-	aresloop_options(*al_out, &ao, &mask);
-	if (ares_init_options(&ch, &ao, mask) != ARES_SUCCESS)
-		return -ENOMEM;
-	for (size_t i = 0; i < p->cfg.nresolvers; i++) {
-		const struct resolver *r = &p->cfg.resolvers[i];
-
-		memset(&nodes[i], 0, sizeof(nodes[i]));
-		nodes[i].family = r->addr.family;
-		memcpy(&nodes[i].addr, r->addr.bytes, addr_len(&r->addr));
-		nodes[i].udp_port = r->port;
-		nodes[i].tcp_port = r->port;
-		nodes[i].next = i + 1 < p->cfg.nresolvers ? &nodes[i + 1] : NULL;
-	}
-	if (ares_set_servers_ports(ch, p->cfg.nresolvers ? nodes : NULL) != ARES_SUCCESS) {
-		ares_destroy(ch);
-		return -EINVAL;
-	}
-	ares_set_socket_functions(ch, &up_funcs, p);
-	aresloop_set_channel(*al_out, ch);
-	*out = ch;
-	return 0;
+	return aresloop_channel(*al_out, p->cfg.resolvers, p->cfg.nresolvers, &o, out);
 }
 
 int proxy_start(struct proxy *p, const struct proxy_config *c, struct egress_bpf *skel)
