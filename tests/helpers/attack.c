@@ -69,23 +69,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "helper_util.h"
+
 #define EXIT_DONE 0
 #define EXIT_REFUSED 1
 #define EXIT_USAGE 2
 
 /* i386 syscall numbers: what int $0x80 dispatches on. */
 #define COMPAT_NR_SETSOCKOPT 366
-
-static const char *errname(int err)
-{
-	const char *name = strerrorname_np(err);
-	static char buf[32];
-
-	if (name)
-		return name;
-	snprintf(buf, sizeof(buf), "%d", err);
-	return buf;
-}
 
 static int usage(void)
 {
@@ -123,53 +114,6 @@ static int report(const char *what, int ret)
 		printf("%s: ok\n", what);
 	fflush(stdout);
 	return ret < 0 ? -1 : 0;
-}
-
-static int parse_ulong(const char *s, unsigned long min, unsigned long max,
-		       unsigned long *ret)
-{
-	unsigned long v;
-	char *end;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || end == s || *end || s[0] == '-' || v < min || v > max)
-		return -1;
-	*ret = v;
-	return 0;
-}
-
-/* IPv4, IPv6 or IPv4-mapped IPv6 (which stays AF_INET6), brackets allowed. */
-static int parse_addr(const char *s, unsigned short port,
-		      struct sockaddr_storage *ss, socklen_t *len)
-{
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-	char buf[INET6_ADDRSTRLEN + 2];
-	size_t n = strlen(s);
-
-	if (n >= sizeof(buf))
-		return -1;
-	if (n > 2 && s[0] == '[' && s[n - 1] == ']') {
-		memcpy(buf, s + 1, n - 2);
-		buf[n - 2] = '\0';
-	} else {
-		memcpy(buf, s, n + 1);
-	}
-	memset(ss, 0, sizeof(*ss));
-	if (inet_pton(AF_INET, buf, &sin->sin_addr) == 1) {
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(port);
-		*len = sizeof(*sin);
-		return 0;
-	}
-	if (inet_pton(AF_INET6, buf, &sin6->sin6_addr) == 1) {
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(port);
-		*len = sizeof(*sin6);
-		return 0;
-	}
-	return -1;
 }
 
 static void sleep_ms(unsigned long ms)
