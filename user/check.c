@@ -681,10 +681,9 @@ static void check_resolvers(struct check_ctx *c)
 		ret = resolvconf_parse(f, RESOLV_CONF, rs, MAX_RESOLVERS, &n, err, sizeof(err));
 		fclose(f);
 		if (ret || !n) {
-			char q[TEXT_QUOTE_SIZE(200)];
-
+			/* resolvconf_parse() quotes what it read itself. */
 			add(c, "resolvers", CHECK_FAIL, "name a DNS server with --resolver ADDR",
-			    "no resolvers: %s", QUOTE(err, q));
+			    "no resolvers: %s", ret ? err : "none listed");
 			return;
 		}
 	}
@@ -709,7 +708,8 @@ static void check_resolvers(struct check_ctx *c)
 			append(detail, sizeof(detail), "%s: no answer in %.1f s", one,
 			       DNS_TIMEOUT_MS / 1000.0);
 		} else {
-			append(detail, sizeof(detail), "%s: no answer (%s)", one, ares_strerror(p->status));
+			append(detail, sizeof(detail), "%s: no answer (%s%s)", one,
+			       p->status == ARES_ECONNREFUSED ? "refused: " : "", ares_strerror(p->status));
 		}
 	}
 	dns_check_free(&run);
