@@ -42,6 +42,11 @@
 #include "resolvconf.h"
 #include "text.h"
 
+#ifndef CGROUP_ROOT_INO
+/* The root cgroup's inode number (kernfs id); see check_cgroup_writable(). */
+#define CGROUP_ROOT_INO 1
+#endif
+
 #define RESOLV_CONF "/etc/resolv.conf"
 #define BTF_VMLINUX "/sys/kernel/btf/vmlinux"
 /* One try per resolver; the whole DNS item ends within DNS_GUARD_MS. */
@@ -252,7 +257,7 @@ static void check_cgroup_writable(struct check_ctx *c)
 	 * test needs neither /proc/self/ns/cgroup (which a container cannot
 	 * compare with the host's) nor the mountinfo root field.
 	 */
-	root_cg = stat(c->cg_dir, &st) == 0 && st.st_ino == 1;
+	root_cg = stat(c->cg_dir, &st) == 0 && st.st_ino == CGROUP_ROOT_INO;
 	if (root_cg)
 		add(c, "cgroup-writable", CHECK_WARN,
 		    "use the default (a child cgroup per command), never --cgroup self here",
