@@ -356,7 +356,7 @@ static void check_caps(struct check_ctx *c)
 	else
 		add(c, "CAP_SETPCAP", CHECK_WARN,
 		    "docker: do not --cap-drop SETPCAP (granted by default); host: run as root",
-		    "missing: the command's bounding set stays as it is; no_new_privs still stops exec from granting it capabilities");
+		    "missing: the command's bounding set stays as it is (no_new_privs still stops exec from granting capabilities)");
 }
 
 /*
@@ -446,7 +446,7 @@ static long read_sysctl(const char *path)
 static void check_seccomp_userns(struct check_ctx *c)
 {
 	static const char *const effect =
-		"egressd still runs, but cannot give the command its own user namespace, and warns that other processes of its uid outside the filter could be used to get around it";
+		"egressd still runs, but warns that other processes of the command's uid could be used to get around the filter";
 	unsigned long mode = 0;
 	long maxns = read_sysctl("/proc/sys/user/max_user_namespaces");
 	long clone_ok = read_sysctl("/proc/sys/kernel/unprivileged_userns_clone");
@@ -481,7 +481,7 @@ static void check_seccomp_userns(struct check_ctx *c)
 		why = "AppArmor restricts unprivileged user namespaces (kernel.apparmor_restrict_unprivileged_userns=1)";
 		fix = "an AppArmor profile that allows userns for egressd; or a --user that runs nothing else";
 	} else if (e == -1 || (mode == 2 && (e == EPERM || e == EACCES || e == ENOSYS))) {
-		why = "this process's seccomp filter refuses it (Docker's default profile does, without CAP_SYS_ADMIN)";
+		why = "this process's seccomp filter refuses it (as Docker's default profile does)";
 		fix = "docker: a seccomp profile that allows unshare(CLONE_NEWUSER) (--security-opt seccomp=FILE); or a --user that runs nothing else";
 	} else {
 		why = "refused by something other than seccomp or the user namespace sysctls (an LSM, a chroot)";
@@ -740,7 +740,7 @@ static void check_net_raw(struct check_ctx *c)
 
 	if (eff || bnd)
 		add(c, "CAP_NET_RAW", CHECK_WARN, "docker: --cap-drop NET_RAW",
-		    "present (%s): packet sockets bypass every cgroup hook, so a process started here outside egressd (a docker exec shell) could send unfiltered; egressd's own command gets no capabilities",
+		    "present (%s): packet sockets bypass every cgroup hook, so a process started outside egressd (docker exec) could send unfiltered",
 		    eff && bnd ? "effective and bounding set" : eff ? "effective set" : "bounding set");
 	else
 		add(c, "CAP_NET_RAW", CHECK_OK, NULL, "not in the effective or bounding set");
@@ -759,7 +759,7 @@ static void check_no_new_privs(struct check_ctx *c)
 	else
 		add(c, "no-new-privs", CHECK_WARN,
 		    "docker: --security-opt no-new-privileges; on a host nothing to do",
-		    "not set: setuid programs (sudo) started outside egressd, e.g. in a docker exec session, could regain root; egressd's own command always gets no_new_privs");
+		    "not set: setuid programs (sudo) in docker exec sessions could regain root (egressd's own command always gets no_new_privs)");
 }
 
 static void usage(void)
