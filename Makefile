@@ -104,6 +104,8 @@ $(OUTPUT)/tests/%.o: tests/unit/%.c | $(OUTPUT)/tests
 # silent change.
 TEST_OBJS_test_addr       := addr.o
 TEST_OBJS_test_cgroup     := cgroup.o fileio.o log.o
+TEST_OBJS_test_check      := check_report.o addr.o
+TEST_PKGS_test_check      := json-c
 TEST_OBJS_test_cli        := cli.o policy.o entry.o resolvconf.o addr.o text.o log.o
 TEST_OBJS_test_dns        := dns.o aresloop.o loop.o log.o
 TEST_PKGS_test_dns        := libcares

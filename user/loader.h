@@ -49,6 +49,19 @@ struct loader_config {
 /* Can this kernel run our program types?  Prints what is missing. */
 int loader_probe(void);
 
+/*
+ * For egressd check: probe one by one, without loading egressd's object,
+ * what its programs use (program types, the sock_addr attach types, map
+ * types, helpers).  Prints nothing.  needed gets what egressd cannot run
+ * without, degrade what it runs without in a weaker way (loader_load()
+ * warns), each as a comma-separated list ("" when nothing is missing).
+ * Returns how many needed features are missing.  Needs CAP_BPF (before
+ * 5.8 CAP_SYS_ADMIN) and bpf() allowed: otherwise every probe load fails,
+ * libbpf then calls program types missing but helpers present, so the
+ * caller checks those first.
+ */
+int loader_probe_features(char *needed, size_t neededlen, char *degrade, size_t degradelen);
+
 /* Open, configure rodata, size maps, load, fill maps.  *out on success. */
 int loader_load(const struct loader_config *c, struct egress_bpf **out);
 

@@ -7,6 +7,7 @@
 #include <time.h>
 #include <bpf/libbpf.h>
 
+#include "check.h"
 #include "dns.h"
 #include "launch.h"
 #include "log.h"
@@ -98,6 +99,7 @@ out:
 
 static const struct command commands[] = {
 	{ "run", do_run, "run a command under an egress allowlist" },
+	{ "check", do_check, "preflight: can egressd run here, and what to fix" },
 	{ "resolve", do_resolve, NULL },
 	{ "version", do_version, "print the version" },
 	{ "help", do_help, "this help" },
