@@ -42,10 +42,6 @@
 #include "resolvconf.h"
 #include "text.h"
 
-#ifndef CGROUP_ROOT_INO
-/* The root cgroup's inode number (kernfs id); see check_cgroup_writable(). */
-#define CGROUP_ROOT_INO 1
-#endif
 
 #define RESOLV_CONF "/etc/resolv.conf"
 #define BTF_VMLINUX "/sys/kernel/btf/vmlinux"
@@ -290,11 +286,6 @@ static void check_bpffs(struct check_ctx *c)
 	else
 		add(c, "bpffs", CHECK_OK, NULL,
 		    "not mounted: egressd pins nothing, so it does not need one");
-}
-
-static bool bounding_has(int cap)
-{
-	return prctl(PR_CAPBSET_READ, cap, 0, 0, 0) == 1;
 }
 
 static void check_caps(struct check_ctx *c)
@@ -736,7 +727,7 @@ static void check_resolvers(struct check_ctx *c)
 
 static void check_net_raw(struct check_ctx *c)
 {
-	bool eff = caps_have(CAP_NET_RAW), bnd = bounding_has(CAP_NET_RAW);
+	bool eff = caps_have(CAP_NET_RAW), bnd = caps_bounding_has(CAP_NET_RAW);
 
 	if (eff || bnd)
 		add(c, "CAP_NET_RAW", CHECK_WARN, "docker: --cap-drop NET_RAW",
