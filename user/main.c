@@ -11,6 +11,7 @@
 #include "launch.h"
 #include "log.h"
 #include "plan.h"
+#include "policycmd.h"
 #include "run.h"
 
 struct command {
@@ -98,6 +99,7 @@ out:
 
 static const struct command commands[] = {
 	{ "run", do_run, "run a command under an egress allowlist" },
+	{ "policy", do_policy, "policy tools: export the allowlist for other enforcers" },
 	{ "resolve", do_resolve, NULL },
 	{ "version", do_version, "print the version" },
 	{ "help", do_help, "this help" },
