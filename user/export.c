@@ -293,24 +293,18 @@ static void ports_comment(FILE *f, const struct portset *ps)
  * which stays within one label: narrower, never broader.  Cilium's plain
  * "*.example.com" would be narrower on every version.
  */
-static void pattern_out(FILE *f, const char *indent, const char *key, const char *name)
+static void fqdn_out(FILE *f, const char *indent, const struct entry *e)
 {
 	char pat[NAME_MAX_LEN + 4];
 
-	snprintf(pat, sizeof(pat), "**.%s", name);
-	fprintf(f, "%s- %s: ", indent, key);
-	yq(f, pat);
-	fputc('\n', f);
-}
-
-static void fqdn_out(FILE *f, const char *indent, const struct entry *e)
-{
 	if (e->wildcard) {
-		pattern_out(f, indent, "matchPattern", e->name);
-		return;
+		snprintf(pat, sizeof(pat), "**.%s", e->name);
+		fprintf(f, "%s- matchPattern: ", indent);
+		yq(f, pat);
+	} else {
+		fprintf(f, "%s- matchName: ", indent);
+		yq(f, e->name);
 	}
-	fprintf(f, "%s- matchName: ", indent);
-	yq(f, e->name);
 	fputc('\n', f);
 }
 
@@ -395,26 +389,23 @@ static int dests_collect(const struct policy *p, enum entry_kind kind, struct de
 		d[n].first = i;
 		n++;
 	}
+	/* Equal keys end up side by side, the first entry first. */
 	qsort(d, n, sizeof(*d), dest_cmp_key);
 	for (i = 0; i < n; i++) {
-		if (u && !dest_key_cmp(d[u - 1].e, d[i].e)) {
-			if (!portset_add(&d[u - 1].ports, d[i].e->port))
-				continue;
-		} else {
+		struct entry e;
+
+		if (!u || dest_key_cmp(d[u - 1].e, d[i].e)) {
 			d[u] = d[i];
 			memset(&d[u].ports, 0, sizeof(d[u].ports));
-			portset_add(&d[u].ports, d[i].e->port);
 			u++;
+		}
+		if (!portset_add(&d[u - 1].ports, d[i].e->port))
 			continue;
-		}
-		/* The same limit egressd run has for one name or prefix. */
-		{
-			struct entry e = *d[i].e;
-
-			e.port = 0;
-			errf(err, errlen, "more than %d ports for %s: egressd run refuses this allowlist too",
-			     EGRESS_MAX_PORTS, entry_format(&e, buf, sizeof(buf)));
-		}
+		/* The limit egressd run has for one name or prefix. */
+		e = *d[i].e;
+		e.port = 0;
+		errf(err, errlen, "more than %d ports for %s: egressd run refuses this allowlist too",
+		     EGRESS_MAX_PORTS, entry_format(&e, buf, sizeof(buf)));
 		free(d);
 		return -EINVAL;
 	}
