@@ -119,6 +119,7 @@ TEST_OBJS_test_seccomp    := seccomp.o
 TEST_OBJS_test_text       := text.o
 TEST_OBJS_test_loop       := loop.o
 TEST_OBJS_test_listeners  := listeners.o
+TEST_OBJS_test_export     := export.o namematch.o policy.o entry.o addr.o text.o
 
 test_objs = $(if $(TEST_OBJS_$(1)),$(addprefix $(OUTPUT)/user/,$(TEST_OBJS_$(1))),$(LIB_OBJS))
 test_libs = $(if $(TEST_OBJS_$(1)),$(if $(TEST_PKGS_$(1)),$(shell $(PKG_CONFIG) --libs \

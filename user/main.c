@@ -12,6 +12,7 @@
 #include "launch.h"
 #include "log.h"
 #include "plan.h"
+#include "policycmd.h"
 #include "run.h"
 
 struct command {
@@ -100,6 +101,7 @@ out:
 static const struct command commands[] = {
 	{ "run", do_run, "run a command under an egress allowlist" },
 	{ "check", do_check, "preflight: can egressd run here, and what to fix" },
+	{ "policy", do_policy, "policy tools: export the allowlist for other enforcers" },
 	{ "resolve", do_resolve, NULL },
 	{ "version", do_version, "print the version" },
 	{ "help", do_help, "this help" },
