@@ -12,6 +12,7 @@
 #include "log.h"
 #include "plan.h"
 #include "run.h"
+#include "statusq.h"
 
 struct command {
 	const char *name;
@@ -98,6 +99,7 @@ out:
 
 static const struct command commands[] = {
 	{ "run", do_run, "run a command under an egress allowlist" },
+	{ "status", do_status, "what a running egressd enforces (root)" },
 	{ "resolve", do_resolve, NULL },
 	{ "version", do_version, "print the version" },
 	{ "help", do_help, "this help" },
