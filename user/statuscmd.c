@@ -61,8 +61,9 @@ static const char *str(struct json_object *o, const char *key, char *buf, size_t
 	struct json_object *v = get(o, key);
 	const char *s;
 
+	buf[0] = '\0';
 	if (!v || json_object_is_type(v, json_type_null))
-		return "";
+		return buf;
 	s = json_object_get_string(v);
 	return text_quote(s, strlen(s), buf, len);
 }
@@ -197,7 +198,7 @@ int do_status(int argc, char **argv)
 
 	optind = 1;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "+c:vh", status_opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+:c:vh", status_opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
 			if (!*optarg) {
