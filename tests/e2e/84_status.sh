@@ -25,6 +25,12 @@ lab_up
 command -v bpftool >/dev/null || lab_skip "bpftool not installed"
 lab_add_host_addr 198.51.100.42
 lab_dns_add 'host-record=a.wild.test,198.51.100.42'
+# 4200 names for a document larger than the socket takes at once, and
+# more learned addresses than it lists.
+NMANY=4200
+for ((i = 1; i <= NMANY; i++)); do
+	printf 'host-record=n%d.mny.test,2001:db8:1::%x\n' "$i" "$i"
+done >>"$LAB_DIR/dnsmasq.conf"
 lab_start_servers
 
 PY=/usr/bin/python3
@@ -150,7 +156,7 @@ wait_file()
 {
 	local i
 
-	for ((i = 0; i < 200; i++)); do
+	for ((i = 0; i < ${WAIT_SECS:-10} * 20; i++)); do
 		[ -e "$1" ] && return 0
 		if ! lab_alive "$2"; then
 			sed 's/^/    /' "$3"
@@ -407,6 +413,54 @@ expect_grep "$LAB_OUT" "Permission denied" "EGRESSD_RUNTIME_DIR: made 0700 (the 
 m=$(stat -c '%a %u' "$OWN" 2>/dev/null)
 [ "$m" = "700 0" ] && lab_ok "EGRESSD_RUNTIME_DIR is made 0700 root's" || lab_fail "EGRESSD_RUNTIME_DIR is made 0700 root's" "it is: $m"
 [ -z "$(ls -A "$OWN")" ] && lab_ok "and its socket removed at exit" || lab_fail "and its socket removed at exit"
+
+lab_section "a large document: 4200 learned addresses, 4096 listed"
+cat >"$LAB_DIR/many.py" <<'EOF'
+import concurrent.futures, socket, sys, time
+
+def look(i):
+    try:
+        socket.getaddrinfo("n%d.mny.test" % i, 80, socket.AF_INET6, socket.SOCK_STREAM)
+        return True
+    except OSError:
+        return False
+
+with concurrent.futures.ThreadPoolExecutor(16) as ex:
+    ok = sum(ex.map(look, range(1, int(sys.argv[1]) + 1)))
+print("resolved", ok, flush=True)
+open(sys.argv[2], "w").close()
+time.sleep(120)
+EOF
+chmod 0644 "$LAB_DIR/many.py"
+rm -f "$LAB_WORK/many.ready"
+start_egressd many --user nobody --allow-domains '*.mny.test' -- \
+	"$PY" "$LAB_DIR/many.py" "$NMANY" "$LAB_WORK/many.ready"
+MPID=$LAB_LAST_PID
+WAIT_SECS=60 wait_file "$LAB_WORK/many.ready" "$MPID" "$LAB_DIR/many.log"
+expect_grep "$LAB_DIR/many.log" "^resolved $NMANY$" "(the workload resolved all $NMANY names)"
+MCG=$(lab_pid_cgroup "$(pgrep -P "$MPID" | head -n1)") || lab_die "no cgroup for the many run"
+# Not through lab_run_in: 600 KB of JSON would swamp the test log.
+LAB_OUT=$LAB_DIR/many.json
+timeout 60 "$EGRESSD" status --cgroup "$MCG" --format json >"$LAB_OUT" 2>"$LAB_DIR/many.err"
+LAB_RC=$?
+sed 's/^/    ! /' "$LAB_DIR/many.err"
+expect_rc 0 "status answers"
+n=$(stat -c %s "$LAB_OUT")
+if [ "$n" -gt 262144 ]; then
+	lab_ok "the document ($n bytes) is larger than a socket buffer"
+else
+	lab_fail "the document ($n bytes) is larger than a socket buffer"
+fi
+"$PY" -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+print("listed=%d total=%d truncated=%s" % (len(d["learned"]), d["learned_total"], d["learned_truncated"]))' \
+	"$LAB_OUT" >"$LAB_DIR/many.facts" 2>&1
+cat "$LAB_DIR/many.facts"
+expect_grep "$LAB_DIR/many.facts" "^listed=4096 total=$NMANY truncated=True$" \
+	"it arrives whole: 4096 listed of $NMANY learned, truncated"
+lab_run_in plain "$EGRESSD" status --cgroup "$MCG" --verify
+expect_rc 0 "--verify on it"
+stop_egressd "$MPID"
 
 lab_section "bad input"
 lab_run_in client "$EGRESSD" status --format xml
