@@ -634,6 +634,7 @@ static void gather(const struct status_server *st, struct status_input *in,
 
 static void conn_answer(struct status_conn *c, size_t len)
 {
+	/* 20 KB, filled and used within this call: off the stack, one loop thread. */
 	static struct egress_counter counters[EGRESS_HOOK_MAX][EGRESS_REASON_MAX];
 	static struct events_recent recent[EVENTS_RECENT_MAX];
 	struct loader_prog progs[LOADER_MAX_PROGS];

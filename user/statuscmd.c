@@ -55,10 +55,13 @@ static struct json_object *get(struct json_object *o, const char *key)
 	return o && json_object_object_get_ex(o, key, &v) ? v : NULL;
 }
 
-/* A string field, quoted for the terminal (the document is the daemon's, mostly). */
+/*
+ * A field (key NULL: o itself) as text quoted for the terminal, "" when
+ * missing: the document is root's egressd's, but it quotes the workload.
+ */
 static const char *str(struct json_object *o, const char *key, char *buf, size_t len)
 {
-	struct json_object *v = get(o, key);
+	struct json_object *v = key ? get(o, key) : o;
 	const char *s;
 
 	buf[0] = '\0';
@@ -66,6 +69,14 @@ static const char *str(struct json_object *o, const char *key, char *buf, size_t
 		return buf;
 	s = json_object_get_string(v);
 	return text_quote(s, strlen(s), buf, len);
+}
+
+/* An array element or other value as text; "" for none. */
+static const char *sval(struct json_object *v)
+{
+	const char *s = v ? json_object_get_string(v) : NULL;
+
+	return s ? s : "";
 }
 
 static long long num(struct json_object *o, const char *key)
@@ -94,8 +105,7 @@ static void print_text(struct json_object *d)
 		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
 	printf("egressd %s, pid %lld, started %s (%llds ago)\n", str(d, "version", b1, sizeof(b1)),
 	       num(d, "pid"), when, ago < 0 ? 0 : ago);
-	printf("cgroup:    %s (id %s)\n", str(d, "cgroup", b1, sizeof(b1)),
-	       json_object_get_string(get(d, "cgroup_id")));
+	printf("cgroup:    %s (id %s)\n", str(d, "cgroup", b1, sizeof(b1)), sval(get(d, "cgroup_id")));
 	printf("mode:      %s\n", str(d, "mode", b1, sizeof(b1)));
 	printf("user:      %s (uid %lld, gid %lld)\n",
 	       *str(u, "name", b1, sizeof(b1)) ? b1 : "-", num(u, "uid"), num(u, "gid"));
@@ -113,7 +123,7 @@ static void print_text(struct json_object *d)
 		printf("dns:       straight to the upstreams (--no-dns-proxy: names unfiltered)\n");
 	a = get(dns, "upstreams");
 	for (size_t i = 0; i < alen(a); i++)
-		printf("  upstream %s\n", json_object_get_string(json_object_array_get_idx(a, i)));
+		printf("  upstream %s\n", str(json_object_array_get_idx(a, i), NULL, b1, sizeof(b1)));
 	printf("loopback:  %s\n", str(d, "loopback", b1, sizeof(b1)));
 	a = get(d, "static");
 	printf("static:    %zu prefix(es)\n", alen(a));
@@ -126,9 +136,7 @@ static void print_text(struct json_object *d)
 	a = get(d, "names");
 	printf("names:     %zu\n", alen(a));
 	for (size_t i = 0; i < alen(a); i++) {
-		const char *s = json_object_get_string(json_object_array_get_idx(a, i));
-
-		printf("  %s\n", text_quote(s, strlen(s), b1, sizeof(b1)));
+		printf("  %s\n", str(json_object_array_get_idx(a, i), NULL, b1, sizeof(b1)));
 	}
 	a = get(d, "learned");
 	printf("learned:   %lld address(es)%s\n", num(d, "learned_total"),
@@ -141,18 +149,23 @@ static void print_text(struct json_object *d)
 		v = json_object_array_get_idx(a, i);
 		names = get(v, "names");
 		for (size_t k = 0; k < alen(names) && o < sizeof(nm); k++) {
-			const char *s = json_object_get_string(json_object_array_get_idx(names, k));
-
 			o += (size_t)snprintf(nm + o, sizeof(nm) - o, "%s%s", k ? ", " : "",
-					      text_quote(s, strlen(s), b3, sizeof(b3)));
+					      str(json_object_array_get_idx(names, k), NULL, b3,
+						  sizeof(b3)));
 		}
 		printf("  %-40s (%s) ports %s, expires in %llds\n", str(v, "address", b1, sizeof(b1)),
 		       nm, str(v, "ports", b2, sizeof(b2)), num(v, "expires_in_s"));
 	}
 	printf("counters:  (non-zero; packets for the packet hook, calls for the socket hooks)\n");
 	n = 0;
-	json_object_object_foreach(get(d, "counters"), reason, c)
-	{
+	v = get(d, "counters");
+	if (!v || !json_object_is_type(v, json_type_object))
+		v = NULL;
+	for (struct json_object_iterator it = json_object_iter_begin(v), end = json_object_iter_end(v);
+	     v && !json_object_iter_equal(&it, &end); json_object_iter_next(&it)) {
+		const char *reason = json_object_iter_peek_name(&it);
+		struct json_object *c = json_object_iter_peek_value(&it);
+
 		if (!num(c, "packets"))
 			continue;
 		n++;
@@ -164,7 +177,7 @@ static void print_text(struct json_object *d)
 	a = get(d, "recent_denials");
 	printf("recent denials: %zu\n", alen(a));
 	for (size_t i = 0; i < alen(a); i++) {
-		char dst[2 * TEXT_QUOTE_SIZE(256) + 32];
+		char dst[2 * TEXT_QUOTE_SIZE(256) + 32], hook[TEXT_QUOTE_SIZE(16)];
 		time_t t;
 
 		v = json_object_array_get_idx(a, i);
@@ -173,7 +186,8 @@ static void print_text(struct json_object *d)
 		if (gmtime_r(&t, &tm))
 			strftime(when, sizeof(when), "%H:%M:%S", &tm);
 		str(v, "destination", b1, sizeof(b1));
-		if (strcmp(json_object_get_string(get(v, "hook")), "dns") == 0)
+		str(v, "hook", hook, sizeof(hook));
+		if (strcmp(hook, "dns") == 0)
 			snprintf(dst, sizeof(dst), "DNS %s %s", b1, str(v, "proto", b2, sizeof(b2)));
 		else if (num(v, "port"))
 			snprintf(dst, sizeof(dst), strchr(b1, ':') ? "[%s]:%lld/%s" : "%s:%lld/%s", b1,
@@ -184,7 +198,7 @@ static void print_text(struct json_object *d)
 		printf("  %s %s%s[%lld] -> %s%s%s%s: %s (%s)\n", when,
 		       json_object_get_boolean(get(v, "audit")) ? "(audit) " : "",
 		       str(v, "comm", b2, sizeof(b2)), num(v, "pid"), dst, b3[0] ? " (" : "", b3,
-		       b3[0] ? ")" : "", str(v, "reason", b1, sizeof(b1)), json_object_get_string(get(v, "hook")));
+		       b3[0] ? ")" : "", str(v, "reason", b1, sizeof(b1)), hook);
 	}
 }
 
