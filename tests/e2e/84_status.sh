@@ -315,6 +315,31 @@ lab_run_in client "$PY" "$LAB_DIR/ask.py" "$SOCK" $'not json\n'
 expect_fgrep "$LAB_OUT" '{"error":"malformed request' "malformed JSON is an error"
 lab_run_in client "$PY" "$LAB_DIR/ask.py" "$SOCK" "$(head -c 5000 /dev/zero | tr '\0' x)"
 expect_fgrep "$LAB_OUT" '{"error":"request longer than 4096 bytes"}' "an overlong request is refused"
+cat >"$LAB_DIR/idle.py" <<'EOF'
+import socket, sys, time
+
+def conn():
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(sys.argv[1])
+    return s
+
+idle = [conn() for _ in range(16)]
+time.sleep(0.3)
+extra = conn()
+extra.settimeout(3)
+print("17th:", extra.recv(200).decode().strip())
+t0 = time.monotonic()
+idle[0].settimeout(5)
+try:
+    r = idle[0].recv(200)
+    print("idle closed after %.1fs: %r" % (time.monotonic() - t0 + 0.3, r))
+except socket.timeout:
+    print("idle still open after 5s")
+EOF
+lab_run_in client "$PY" "$LAB_DIR/idle.py" "$SOCK"
+expect_fgrep "$LAB_OUT" '17th: {"error":"busy: too many status connections"}' \
+	"16 idle connections are served at once; the 17th is told it is one too many"
+expect_grep "$LAB_OUT" "^idle closed after [1-3]\.[0-9]s: b''" "an idle connection is closed after about 2 s"
 lab_run_in client "$PY" "$LAB_DIR/ask.py" "$SOCK"
 expect_grep "$LAB_OUT" '"mode":"enforcing"' "and the server still answers after them"
 
