@@ -13,6 +13,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,27 +49,9 @@ int status_socket_path(const char *dir, uint64_t cgid, pid_t pid, char *buf, siz
 	return 0;
 }
 
-/* Digits only, no leading zero (so each file has one spelling). */
-static int parse_num(const char *s, size_t len, unsigned long long max, unsigned long long *out)
-{
-	unsigned long long v = 0;
-
-	if (!len || (len > 1 && s[0] == '0'))
-		return -EINVAL;
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -EINVAL;
-		if (v > (max - (unsigned long long)(s[i] - '0')) / 10)
-			return -EINVAL;
-		v = v * 10 + (unsigned long long)(s[i] - '0');
-	}
-	*out = v;
-	return 0;
-}
-
 int status_parse_socket_name(const char *name, uint64_t *cgid, pid_t *pid)
 {
-	unsigned long long id, p;
+	unsigned long id, p;
 	const char *dot, *end;
 	size_t len = strlen(name);
 
@@ -76,8 +59,9 @@ int status_parse_socket_name(const char *name, uint64_t *cgid, pid_t *pid)
 		return -EINVAL;
 	end = name + len - 5;
 	dot = memchr(name + 3, '.', (size_t)(end - (name + 3)));
-	if (!dot || parse_num(name + 3, (size_t)(dot - name - 3), UINT64_MAX, &id) ||
-	    parse_num(dot + 1, (size_t)(end - dot - 1), 0x3fffffff, &p) || !p)
+	/* Digits, no leading zero: each socket has one spelling. */
+	if (!dot || decimal_parse(name + 3, (size_t)(dot - name - 3), ULONG_MAX, &id) ||
+	    decimal_parse(dot + 1, (size_t)(end - dot - 1), 0x3fffffff, &p) || !p)
 		return -EINVAL;
 	*cgid = id;
 	*pid = (pid_t)p;
