@@ -120,6 +120,8 @@ TEST_OBJS_test_text       := text.o
 TEST_OBJS_test_loop       := loop.o
 TEST_OBJS_test_listeners  := listeners.o
 TEST_OBJS_test_export     := export.o namematch.o policy.o entry.o addr.o text.o
+TEST_OBJS_test_status_learn := learn.o namematch.o entry.o addr.o text.o
+TEST_OBJS_test_status_ring := events.o addr.o text.o log.o
 
 test_objs = $(if $(TEST_OBJS_$(1)),$(addprefix $(OUTPUT)/user/,$(TEST_OBJS_$(1))),$(LIB_OBJS))
 test_libs = $(if $(TEST_OBJS_$(1)),$(if $(TEST_PKGS_$(1)),$(shell $(PKG_CONFIG) --libs \

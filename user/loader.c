@@ -548,6 +548,32 @@ int loader_unlearn(struct egress_bpf *s, const struct addr *a)
 	return 0;
 }
 
+int loader_programs(struct egress_bpf *s, struct loader_prog *out, size_t max)
+{
+	struct bpf_program *p[ARRAY_SIZE(attach_points)];
+	size_t n = 0;
+
+	_Static_assert(ARRAY_SIZE(attach_points) <= LOADER_MAX_PROGS, "raise LOADER_MAX_PROGS");
+	progs_of(s, p);
+	for (size_t i = 0; i < ARRAY_SIZE(attach_points) && n < max; i++) {
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+		const char *an;
+
+		if (!loaded(p[i]))
+			continue;
+		if (bpf_obj_get_info_by_fd(bpf_program__fd(p[i]), &info, &len))
+			return -errno;
+		an = libbpf_bpf_attach_type_str(attach_points[i].type);
+		out[n].name = attach_points[i].name;
+		out[n].id = info.id;
+		out[n].attach_type = (int)attach_points[i].type;
+		out[n].attach_name = an ? an : "unknown";
+		n++;
+	}
+	return (int)n;
+}
+
 void loader_destroy(struct egress_bpf *s)
 {
 	egress_bpf__destroy(s);

@@ -100,6 +100,23 @@ int loader_learn(struct egress_bpf *skel, const struct addr *a, const struct egr
 /* Forget a.  An address not learned is fine.  0 or a negative errno. */
 int loader_unlearn(struct egress_bpf *skel, const struct addr *a);
 
+/* One program of the object, as egressd status names it. */
+struct loader_prog {
+	const char *name;        /* "egress_skb" */
+	unsigned int id;         /* the kernel's program id */
+	int attach_type;         /* enum bpf_attach_type */
+	const char *attach_name; /* "cgroup_inet_egress" (libbpf_bpf_attach_type_str) */
+};
+
+/* Most programs loader_programs() can list. */
+#define LOADER_MAX_PROGS 16
+
+/*
+ * The loaded programs (those loader_attach() attaches), up to max into
+ * out.  Returns how many, or -errno when a program's id cannot be read.
+ */
+int loader_programs(struct egress_bpf *skel, struct loader_prog *out, size_t max);
+
 /* Accepts NULL. */
 void loader_destroy(struct egress_bpf *skel);
 

@@ -40,6 +40,7 @@
 #include "proxy.h"
 #include "session.h"
 #include "stats.h"
+#include "status.h"
 
 #define KILL_TIMEOUT_MS 5000
 /* The learned maps' size (loader.c sizes them with EGRESS_LEARNED_DEFAULT). */
@@ -280,7 +281,7 @@ static void warn_listeners(const struct session *s, uint16_t proxy_port)
 			n);
 }
 
-static const char *loopback_text(const struct run_config *c, char *buf, size_t len)
+const char *session_loopback_text(const struct run_config *c, char *buf, size_t len)
 {
 	size_t o;
 
@@ -319,7 +320,7 @@ static void print_startup(const struct session *s, const struct rule *rules, siz
 			   "DNS only to",
 		res, s->proxy ? "; up to " EGRESS_LEARNED_DEFAULT_STR " learned addresses per family" :
 				" (--no-dns-proxy: names unfiltered)",
-		loopback_text(s->cfg, lo, sizeof(lo)), s->cg_dir,
+		session_loopback_text(s->cfg, lo, sizeof(lo)), s->cg_dir,
 		s->cfg->argv[0], (unsigned)id->uid);
 }
 
@@ -432,6 +433,7 @@ int session_prepare(struct session *s, struct run_config *cfg, const struct plan
 
 	s->cfg = cfg;
 	s->plan = p;
+	s->id = id;
 	ret = loop_new(&s->loop);
 	if (ret) {
 		pr_err("cannot set up the event loop: %s", strerror(-ret));
@@ -491,9 +493,12 @@ int session_prepare(struct session *s, struct run_config *cfg, const struct plan
 	if (ret)
 		return ret;
 	s->attached = true;
+	s->proxy_port = lc.proxy_port;
 	print_startup(s, p->rules, p->nrules, id);
 	warn_listeners(s, lc.proxy_port);
 	warn_joiners(s);
+	/* Not fatal: filtering never depends on the status socket. */
+	status_start(s->loop, s, &s->status);
 	return 0;
 }
 
@@ -551,6 +556,9 @@ int session_run(struct session *s, const struct identity *id)
 
 void session_end(struct session *s)
 {
+	/* First: nobody may be told a filter is attached that is going away. */
+	status_free(s->status);
+	s->status = NULL;
 	teardown(s);
 	/* Before the skeleton: closing upstream sockets un-exempts them. */
 	proxy_free(s->proxy);
