@@ -618,40 +618,66 @@ static __always_inline bool l4_has_ports(__u8 proto)
  * IPv6 routing headers do.  Returns 0, EGRESS_DROP_SRCROUTE, or
  * EGRESS_DROP_MALFORMED for a list the kernel itself would never build.
  *
- * No step counter: off only grows and is capped by a constant, so the
- * verifier's states at the loop head differ only in off's range and prune
- * each other, where a counter would make every iteration a new state.
+ * Every read is at a constant offset: a loader without CAP_PERFMON (Docker's
+ * --cap-add BPF alone) may not index the stack with a variable.  So the
+ * walk visits each of the 40 positions in turn, unrolled, and looks only
+ * at the one where the next option starts.
  */
-static __always_inline __u32 ipv4_opts_verdict(const __u8 *opts, __u32 len)
+#define OPT_GO_ON 0xffffffffu
+
+/* Position i (a constant) of the walk: OPT_GO_ON, or the verdict. */
+static __always_inline __u32 opt_step(const __u8 *opts, __u32 len, __u32 i, __u32 *next)
 {
-	__u32 off = 0;
+	__u8 type, olen;
 
-	for (;;) {
-		__u32 at = off;
-		__u8 type, olen;
-
-		if (off >= len || off >= IPV4_MAX_OPTLEN)
-			return 0;
-		/* off < 40: a mask the verifier sees, whatever clang knows. */
-		asm volatile("%0 &= 63" : "+r"(at));
-		type = opts[at];
-		if (type == IPOPT_END)
-			return 0;
-		if (type == IPOPT_NOOP) {
-			off++;
-			continue;
-		}
-		if (type == IPOPT_LSRR || type == IPOPT_SSRR)
-			return EGRESS_DROP_SRCROUTE;
-		if (off + 1 >= len || off + 1 >= IPV4_MAX_OPTLEN)
-			return EGRESS_DROP_MALFORMED;
-		at = off + 1;
-		asm volatile("%0 &= 63" : "+r"(at));
-		olen = opts[at];
-		if (olen < 2)
-			return EGRESS_DROP_MALFORMED;
-		off += olen;
+	if (i >= len)
+		return 0;
+	if (i != *next)
+		return OPT_GO_ON;
+	type = opts[i];
+	if (type == IPOPT_END)
+		return 0;
+	if (type == IPOPT_NOOP) {
+		*next = i + 1;
+		return OPT_GO_ON;
 	}
+	if (type == IPOPT_LSRR || type == IPOPT_SSRR)
+		return EGRESS_DROP_SRCROUTE;
+	if (i + 1 >= len)
+		return EGRESS_DROP_MALFORMED;
+	olen = opts[i + 1];
+	if (olen < 2)
+		return EGRESS_DROP_MALFORMED;
+	*next = i + olen;
+	return OPT_GO_ON;
+}
+
+/* Written out by hand: clang 14 will not unroll a loop with these exits. */
+#define OPT_STEP(i)                                              \
+	do {                                                     \
+		__u32 v_ = opt_step(opts, len, (i), &next);      \
+		if (v_ != OPT_GO_ON)                             \
+			return v_;                               \
+	} while (0)
+#define OPT_STEP8(b)                                                              \
+	OPT_STEP(b); OPT_STEP(b + 1); OPT_STEP(b + 2); OPT_STEP(b + 3);           \
+	OPT_STEP(b + 4); OPT_STEP(b + 5); OPT_STEP(b + 6); OPT_STEP(b + 7)
+
+/*
+ * Not inlined: 40 unrolled steps would crowd the frame of whichever
+ * program holds them past the 512-byte stack.
+ */
+static __attribute__((noinline)) __u32 ipv4_opts_verdict(const __u8 *opts, __u32 len)
+{
+	__u32 next = 0;
+
+	_Static_assert(IPV4_MAX_OPTLEN == 40, "the walk below covers 40 positions");
+	OPT_STEP8(0);
+	OPT_STEP8(8);
+	OPT_STEP8(16);
+	OPT_STEP8(24);
+	OPT_STEP8(32);
+	return 0;
 }
 
 /*
@@ -753,6 +779,14 @@ static __always_inline __u32 parse_v6(struct __sk_buff *skb, struct dest *d)
 		return nexthdr;
 	nexthdr = ip6h.nexthdr;
 
+	/*
+	 * Unrolled: a loader without CAP_PERFMON (Docker's --cap-add BPF
+	 * alone) gets Spectre v1 path simulation, and a loop counter the
+	 * verifier tracks exactly then runs on past the bound down every
+	 * mispredicted exit until "the sequence of 8193 jumps is too
+	 * complex".  Straight-line copies have no back edge to follow.
+	 */
+#pragma unroll
 	for (int i = 0; i < EGRESS_MAX_EXTHDRS; i++) {
 		struct {
 			__u8 nexthdr;
@@ -1323,18 +1357,38 @@ static __always_inline __u32 judge_ip_options(struct bpf_sockopt *ctx)
 {
 	__u8 opts[64] = {}, *p = ctx->optval, *end = ctx->optval_end;
 	__u32 len = ctx->optlen;
+	bool unreadable = false;
 
 	if (ctx->optlen <= 0)
 		return 0; /* clears the options */
 	if (len > IPV4_MAX_OPTLEN)
 		return 0; /* the kernel rejects it (EINVAL) */
-	for (__u32 i = 0; i < IPV4_MAX_OPTLEN; i++) {
-		if (i >= len)
-			break;
-		if (p + i + 1 > end)
-			return EGRESS_DROP_SRCROUTE; /* unreadable: refuse */
-		opts[i] = p[i];
-	}
+	/*
+	 * One byte at a time, at constant offsets (see ipv4_opts_verdict()):
+	 * without CAP_PERFMON not even p + len may be computed.  A byte
+	 * that cannot be read is refused.
+	 */
+#define OPT_COPY(i)                                   \
+	do {                                          \
+		if ((i) < len) {                      \
+			if (p + (i) + 1 > end)        \
+				unreadable = true;    \
+			else                          \
+				opts[i] = p[i];       \
+		}                                     \
+	} while (0)
+#define OPT_COPY8(b)                                                              \
+	OPT_COPY(b); OPT_COPY(b + 1); OPT_COPY(b + 2); OPT_COPY(b + 3);           \
+	OPT_COPY(b + 4); OPT_COPY(b + 5); OPT_COPY(b + 6); OPT_COPY(b + 7)
+	OPT_COPY8(0);
+	OPT_COPY8(8);
+	OPT_COPY8(16);
+	OPT_COPY8(24);
+	OPT_COPY8(32);
+#undef OPT_COPY8
+#undef OPT_COPY
+	if (unreadable)
+		return EGRESS_DROP_SRCROUTE;
 	/* The kernel rejects a malformed list (EINVAL) by itself. */
 	return ipv4_opts_verdict(opts, len) == EGRESS_DROP_SRCROUTE ? EGRESS_DROP_SRCROUTE : 0;
 }

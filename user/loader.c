@@ -294,6 +294,39 @@ static int fill_maps(struct egress_bpf *s, const struct loader_config *c)
 	return 0;
 }
 
+/*
+ * Can a connect4 program call bpf_get_current_pid_tgid() and
+ * bpf_get_current_comm()?  Not on old kernels, and on new ones not without
+ * CAP_PERFMON (Docker's --cap-add BPF alone).  libbpf 1.1's helper probe
+ * takes the newer refusal, "program of this type cannot use helper", for
+ * a yes, so load the calls for real.
+ */
+static bool probe_task_helpers(void)
+{
+	const struct bpf_insn insns[] = {
+		/* *(u64 *)(r10 - 16) = 0; *(u64 *)(r10 - 8) = 0 */
+		{ .code = BPF_ST | BPF_MEM | BPF_DW, .dst_reg = BPF_REG_10, .off = -16, .imm = 0 },
+		{ .code = BPF_ST | BPF_MEM | BPF_DW, .dst_reg = BPF_REG_10, .off = -8, .imm = 0 },
+		/* r1 = r10; r1 += -16; r2 = 16; call get_current_comm */
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_X, .dst_reg = BPF_REG_1, .src_reg = BPF_REG_10 },
+		{ .code = BPF_ALU64 | BPF_ADD | BPF_K, .dst_reg = BPF_REG_1, .imm = -16 },
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_2, .imm = 16 },
+		{ .code = BPF_JMP | BPF_CALL, .imm = BPF_FUNC_get_current_comm },
+		{ .code = BPF_JMP | BPF_CALL, .imm = BPF_FUNC_get_current_pid_tgid },
+		/* r0 = 1; exit */
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 1 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	LIBBPF_OPTS(bpf_prog_load_opts, o, .expected_attach_type = BPF_CGROUP_INET4_CONNECT);
+	int fd = bpf_prog_load(BPF_PROG_TYPE_CGROUP_SOCK_ADDR, "egressd_probe", "GPL", insns,
+			       sizeof(insns) / sizeof(insns[0]), &o);
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
 int loader_load(const struct loader_config *c, struct egress_bpf **out)
 {
 	struct egress_bpf *s;
@@ -321,9 +354,7 @@ int loader_load(const struct loader_config *c, struct egress_bpf **out)
 	for (size_t i = 0; i < c->nloopback_ports && i < EGRESS_MAX_LOOPBACK_PORTS; i++)
 		s->rodata->loopback_ports[i] = c->loopback_ports[i];
 	s->rodata->nloopback_ports = (__u32)c->nloopback_ports;
-	s->rodata->task_helpers =
-		libbpf_probe_bpf_helper(BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_FUNC_get_current_pid_tgid, NULL) == 1 &&
-		libbpf_probe_bpf_helper(BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_FUNC_get_current_comm, NULL) == 1;
+	s->rodata->task_helpers = probe_task_helpers();
 	for (size_t i = 0; i < c->nresolvers; i++) {
 		__u32 n = s->rodata->nresolver_ports, j;
 
