@@ -104,6 +104,8 @@ $(OUTPUT)/tests/%.o: tests/unit/%.c | $(OUTPUT)/tests
 # silent change.
 TEST_OBJS_test_addr       := addr.o
 TEST_OBJS_test_cgroup     := cgroup.o fileio.o log.o
+TEST_OBJS_test_check      := check_report.o addr.o
+TEST_PKGS_test_check      := json-c
 TEST_OBJS_test_cli        := cli.o policy.o entry.o resolvconf.o addr.o text.o log.o
 TEST_OBJS_test_dns        := dns.o aresloop.o loop.o log.o
 TEST_PKGS_test_dns        := libcares
@@ -117,6 +119,9 @@ TEST_OBJS_test_seccomp    := seccomp.o
 TEST_OBJS_test_text       := text.o
 TEST_OBJS_test_loop       := loop.o
 TEST_OBJS_test_listeners  := listeners.o
+TEST_OBJS_test_export     := export.o namematch.o policy.o entry.o addr.o text.o
+TEST_OBJS_test_status_learn := learn.o namematch.o entry.o addr.o text.o
+TEST_OBJS_test_status_ring := events.o addr.o text.o log.o
 
 test_objs = $(if $(TEST_OBJS_$(1)),$(addprefix $(OUTPUT)/user/,$(TEST_OBJS_$(1))),$(LIB_OBJS))
 test_libs = $(if $(TEST_OBJS_$(1)),$(if $(TEST_PKGS_$(1)),$(shell $(PKG_CONFIG) --libs \

@@ -30,6 +30,16 @@ bool caps_have(int cap)
 	return d[cap / 32].effective & (1u << (cap % 32));
 }
 
+bool caps_bounding_has(int cap)
+{
+	return prctl(PR_CAPBSET_READ, cap, 0, 0, 0) == 1;
+}
+
+bool caps_no_new_privs(void)
+{
+	return prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1;
+}
+
 static int cap_last_cap(void)
 {
 	FILE *f = fopen("/proc/sys/kernel/cap_last_cap", "re");

@@ -12,6 +12,15 @@
 /* Is cap in this process's effective set? */
 bool caps_have(int cap);
 
+/*
+ * Is cap in this process's bounding set: what a process that joins our
+ * container later (docker exec) may hold.
+ */
+bool caps_bounding_has(int cap);
+
+/* Is no_new_privs set on this process? */
+bool caps_no_new_privs(void);
+
 /* Does the running kernel know CAP_BPF (5.8+)? */
 bool caps_kernel_has_cap_bpf(void);
 

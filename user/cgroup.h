@@ -10,6 +10,9 @@
 
 #define CGROUP_CHILD_PREFIX "egressd-"
 
+/* The inode number (kernfs id) of the cgroup2 hierarchy's root cgroup. */
+#define CGROUP_ROOT_INO 1
+
 /*
  * From mountinfo text, the cgroup2 mount that contains own_path (the
  * "0::" path from /proc/self/cgroup), and own_path's directory under it.

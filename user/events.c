@@ -82,6 +82,9 @@ struct events {
 	struct dns_denied *denied;
 	size_t ndenied, capdenied;
 	uint64_t denied_dropped; /* distinct names past EVENTS_MAX_DNS_NAMES */
+	/* The last denials, for egressd status: a ring, next the slot to fill. */
+	struct events_recent recent[EVENTS_RECENT_MAX];
+	size_t nrecent, next_recent;
 };
 
 static const char *const reason_str[EGRESS_REASON_MAX] = {
@@ -508,6 +511,56 @@ static uint32_t *index_slot(struct events *ev, const struct egress_event *e)
 	return &ev->index[i];
 }
 
+static struct events_recent *recent_slot(struct events *ev)
+{
+	struct events_recent *r = &ev->recent[ev->next_recent];
+
+	ev->next_recent = (ev->next_recent + 1) % EVENTS_RECENT_MAX;
+	if (ev->nrecent < EVENTS_RECENT_MAX)
+		ev->nrecent++;
+	memset(r, 0, sizeof(*r));
+	r->time = (int64_t)time(NULL);
+	return r;
+}
+
+static void recent_event(struct events *ev, const struct egress_event *e, const char *name)
+{
+	struct events_recent *r = recent_slot(ev);
+	const char *p = proto_str(e->proto);
+	struct addr ad;
+
+	r->pid = e->pid;
+	r->uid = e->uid;
+	memcpy(r->comm, e->comm, EGRESS_COMM_LEN);
+	snprintf(r->hook, sizeof(r->hook), "%s", events_hook_str(e->hook));
+	if (e->hook == EGRESS_HOOK_SETSOCKOPT) {
+		dest_text(e, r->dest, sizeof(r->dest));
+	} else {
+		event_addr(e, &ad);
+		addr_format(&ad, r->dest, sizeof(r->dest));
+		r->port = e->dport;
+		if (p)
+			snprintf(r->proto, sizeof(r->proto), "%s", p);
+		else
+			snprintf(r->proto, sizeof(r->proto), "proto-%u", e->proto);
+	}
+	snprintf(r->reason, sizeof(r->reason), "%s", events_reason_str(e->reason));
+	if (name)
+		snprintf(r->name, sizeof(r->name), "%s", name);
+	r->audit = e->flags & EGRESS_EVENT_AUDIT;
+}
+
+size_t events_recent(const struct events *ev, struct events_recent *out, size_t max)
+{
+	size_t n = 0;
+
+	if (!ev)
+		return 0;
+	for (; n < ev->nrecent && n < max; n++)
+		out[n] = ev->recent[(ev->next_recent + EVENTS_RECENT_MAX - 1 - n) % EVENTS_RECENT_MAX];
+	return n;
+}
+
 void events_record(struct events *ev, const struct egress_event *e, uint64_t now_ms)
 {
 	struct dest_stat *d = NULL;
@@ -529,7 +582,11 @@ void events_record(struct events *ev, const struct egress_event *e, uint64_t now
 	    d->first.hook != EGRESS_HOOK_SKB)
 		return;
 	if (!d) {
+		struct addr a;
+
 		if (ev->ndests == EVENTS_MAX_DESTS) {
+			event_addr(e, &a);
+			recent_event(ev, e, lookup_name(ev, &a));
 			ev->suppressed++;
 			return;
 		}
@@ -538,14 +595,14 @@ void events_record(struct events *ev, const struct egress_event *e, uint64_t now
 			struct dest_stat *n = realloc(ev->dests, cap * sizeof(*n));
 
 			if (!n) {
+				event_addr(e, &a);
+				recent_event(ev, e, lookup_name(ev, &a));
 				ev->suppressed++;
 				return;
 			}
 			ev->dests = n;
 			ev->capdests = cap;
 		}
-		struct addr a;
-
 		d = &ev->dests[ev->ndests++];
 		*slot = (uint32_t)ev->ndests;
 		memset(d, 0, sizeof(*d));
@@ -554,6 +611,7 @@ void events_record(struct events *ev, const struct egress_event *e, uint64_t now
 		event_addr(e, &a);
 		d->name = lookup_name(ev, &a);
 	}
+	recent_event(ev, e, d->name);
 	d->count++;
 	if (d->count < d->next_report)
 		return;
@@ -771,6 +829,22 @@ static const char *dns_name_text(const char *name, char *buf, size_t size)
 	return name[0] ? name : ".";
 }
 
+static void recent_dns(struct events *ev, pid_t pid, uid_t uid, const char *comm,
+		       const char *name, const char *qtype, const char *reason, bool audit)
+{
+	struct events_recent *r = recent_slot(ev);
+
+	r->pid = pid > 0 ? (uint32_t)pid : 0;
+	r->uid = uid;
+	snprintf(r->comm, sizeof(r->comm), "%s", comm ? comm : "");
+	snprintf(r->hook, sizeof(r->hook), "dns");
+	snprintf(r->dest, sizeof(r->dest), "%s", name);
+	r->port = 53;
+	snprintf(r->proto, sizeof(r->proto), "%s", qtype);
+	snprintf(r->reason, sizeof(r->reason), "%s", reason);
+	r->audit = audit;
+}
+
 void events_dns(struct events *ev, pid_t pid, uid_t uid, const char *comm, const char *name,
 		const char *qtype, const char *reason, bool audit)
 {
@@ -781,6 +855,7 @@ void events_dns(struct events *ev, pid_t pid, uid_t uid, const char *comm, const
 
 	if (!ev)
 		return;
+	recent_dns(ev, pid, uid, comm, name, qtype, reason, audit);
 	for (size_t i = 0; i < ev->ndenied; i++) {
 		if (strcmp(ev->denied[i].name, name) == 0 && strcmp(ev->denied[i].qtype, qtype) == 0) {
 			d = &ev->denied[i];

@@ -60,4 +60,28 @@ void events_dns(struct events *ev, pid_t pid, uid_t uid, const char *comm, const
 const char *events_reason_str(unsigned int reason);
 const char *events_hook_str(unsigned int hook);
 
+/* The last denials egressd status shows, newest first. */
+#define EVENTS_RECENT_MAX 32
+
+struct events_recent {
+	int64_t time; /* unix seconds */
+	uint32_t pid; /* 0: the hook had no process context */
+	uint32_t uid;
+	char comm[EGRESS_COMM_LEN + 1];
+	char hook[16];               /* "connect4", "packet", ..., "dns" */
+	char dest[NAME_MAX_LEN + 1]; /* the address; setsockopt(...); the DNS query name */
+	uint16_t port;               /* 0 if none */
+	char proto[16];              /* "tcp", "udp", "icmp", "proto-N", "" (setsockopt); dns: the query type */
+	char reason[96];
+	char name[NAME_MAX_LEN + 1]; /* the name the address was learned or resolved from, or "" */
+	bool audit;                  /* would have been denied */
+};
+
+/*
+ * Every deny (or audit) event recorded, DNS refusals included, before
+ * collapsing and rate limiting: the last EVENTS_RECENT_MAX of them, newest
+ * first, up to max into out.  Returns how many were copied.
+ */
+size_t events_recent(const struct events *ev, struct events_recent *out, size_t max);
+
 #endif

@@ -283,6 +283,12 @@ static void __attribute__((noreturn)) child_main(const struct launch_opts *o)
 	_exit(EXIT_CANNOT_EXEC);
 }
 
+void launch_exec(const struct launch_opts *o)
+{
+	fflush(NULL);
+	child_main(o);
+}
+
 int launch_start(const struct launch_opts *o, pid_t *pid_out)
 {
 	pid_t pid;

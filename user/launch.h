@@ -41,4 +41,10 @@ int launch_check_stdio(void);
  */
 int launch_start(const struct launch_opts *o, pid_t *pid_out);
 
+/*
+ * The same, without the fork: the caller becomes the command (egressd
+ * exec).  Never returns; failures exit 125/126/127 as above.
+ */
+void __attribute__((noreturn)) launch_exec(const struct launch_opts *o);
+
 #endif

@@ -984,3 +984,66 @@ size_t learn_count(const struct learn *l)
 {
 	return l->naddrs;
 }
+
+static uint64_t addr_seq(const struct learn *l, uint32_t ai)
+{
+	uint64_t seq = 0;
+
+	for (uint32_t vi = l->addrs[ai].vhead; vi != NIL; vi = l->vouches[vi].anext)
+		if (l->vouches[vi].seq > seq)
+			seq = l->vouches[vi].seq;
+	return seq;
+}
+
+static int by_seq_desc(const void *a, const void *b)
+{
+	const struct learn_item *x = a, *y = b;
+
+	if (x->seq != y->seq)
+		return x->seq < y->seq ? 1 : -1;
+	if (x->value.expiry_ms != y->value.expiry_ms)
+		return x->value.expiry_ms < y->value.expiry_ms ? 1 : -1;
+	return 0;
+}
+
+static size_t learn_count_mapped(const struct learn *l)
+{
+	size_t total = 0;
+
+	for (uint32_t ai = 0; ai < l->acap; ai++)
+		if (l->addrs[ai].used && l->addrs[ai].in_map)
+			total++;
+	return total;
+}
+
+size_t learn_list(const struct learn *l, struct learn_item *items, size_t max)
+{
+	size_t n = 0, total = learn_count_mapped(l);
+	struct learn_item *all;
+
+	if (!items || !max || !total)
+		return total;
+	/* Sorting needs every one; the caller's array may be shorter. */
+	all = max >= total ? items : malloc(total * sizeof(*all));
+	if (!all) {
+		/* Out of memory: the first max found, sorted among themselves. */
+		all = items;
+		total = max;
+	}
+	for (uint32_t ai = 0; ai < l->acap && n < total; ai++) {
+		const struct laddr *s = &l->addrs[ai];
+
+		if (!s->used || !s->in_map)
+			continue;
+		all[n].addr = s->a;
+		all[n].value = s->emitted;
+		all[n].seq = addr_seq(l, ai);
+		n++;
+	}
+	qsort(all, n, sizeof(*all), by_seq_desc);
+	if (all != items) {
+		memcpy(items, all, max * sizeof(*items));
+		free(all);
+	}
+	return learn_count_mapped(l);
+}

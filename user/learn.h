@@ -143,4 +143,19 @@ int learn_lookup(const struct learn *l, const struct addr *a, struct learn_value
 /* Addresses in the books (those awaiting a retried remove included). */
 size_t learn_count(const struct learn *l);
 
+/* One learned address as learn_list() reports it. */
+struct learn_item {
+	struct addr addr;         /* folded: IPv4 never mapped */
+	struct learn_value value; /* what the map holds (as last emitted) */
+	uint64_t seq;             /* when last confirmed by an answer: larger is newer */
+};
+
+/*
+ * The addresses the map holds, most recently confirmed first (ties: later
+ * expiry first): up to max into items[] (NULL with max 0 only counts).
+ * For egressd status.  Returns how many there are in all.  O(n log n).
+ * Names: learn_names_of().
+ */
+size_t learn_list(const struct learn *l, struct learn_item *items, size_t max);
+
 #endif

@@ -4,6 +4,7 @@
  * maps, attach every program to the cgroup, and detach them again.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/socket.h>
@@ -82,27 +83,133 @@ static bool probe_sock_addr_attach(enum bpf_attach_type type)
 	return true;
 }
 
+/* The program types; loader_probe() and loader_probe_features() share them. */
+static const struct {
+	enum bpf_prog_type type;
+	const char *what;
+} prog_types[] = {
+	{ BPF_PROG_TYPE_CGROUP_SKB, "cgroup_skb (kernel 4.10+)" },
+	{ BPF_PROG_TYPE_CGROUP_SOCK_ADDR, "cgroup sock_addr hooks (kernel 4.17+)" },
+	{ BPF_PROG_TYPE_CGROUP_SOCKOPT, "cgroup sockopt hooks (kernel 5.3+)" },
+};
+
 int loader_probe(void)
 {
-	static const struct {
-		enum bpf_prog_type type;
-		const char *what;
-	} need[] = {
-		{ BPF_PROG_TYPE_CGROUP_SKB, "cgroup_skb (kernel 4.10+)" },
-		{ BPF_PROG_TYPE_CGROUP_SOCK_ADDR, "cgroup sock_addr hooks (kernel 4.17+)" },
-		{ BPF_PROG_TYPE_CGROUP_SOCKOPT, "cgroup sockopt hooks (kernel 5.3+)" },
-	};
-
-	for (size_t i = 0; i < ARRAY_SIZE(need); i++) {
-		int ret = libbpf_probe_bpf_prog_type(need[i].type, NULL);
+	for (size_t i = 0; i < ARRAY_SIZE(prog_types); i++) {
+		int ret = libbpf_probe_bpf_prog_type(prog_types[i].type, NULL);
 
 		if (ret == 1)
 			continue;
 		pr_err("this kernel cannot load %s programs (%s); egressd needs kernel 5.8 or later with CONFIG_BPF_SYSCALL and CONFIG_CGROUP_BPF",
-		       need[i].what, ret < 0 ? strerror(-ret) : "not supported");
+		       prog_types[i].what, ret < 0 ? strerror(-ret) : "not supported");
 		return ret < 0 ? ret : -EOPNOTSUPP;
 	}
 	return 0;
+}
+
+/* Append ", what" (or "what") to list. */
+static void list_add(char *list, size_t len, const char *what)
+{
+	size_t o = strlen(list);
+
+	if (o < len)
+		snprintf(list + o, len - o, "%s%s", o ? ", " : "", what);
+}
+
+int loader_probe_features(char *needed, size_t neededlen, char *degrade, size_t degradelen)
+{
+	/* As bpf/egress.bpf.c uses them; "degrade": loader_load() copes without. */
+	static const struct {
+		enum bpf_attach_type type;
+		const char *what;
+		bool degrade;
+	} attach[] = {
+		{ BPF_CGROUP_INET4_CONNECT, "cgroup/connect4", false },
+		{ BPF_CGROUP_INET6_CONNECT, "cgroup/connect6", false },
+		{ BPF_CGROUP_UDP4_SENDMSG, "cgroup/sendmsg4", false },
+		{ BPF_CGROUP_UDP6_SENDMSG, "cgroup/sendmsg6", false },
+		{ BPF_CGROUP_INET4_BIND, "cgroup/bind4", false },
+		{ BPF_CGROUP_INET6_BIND, "cgroup/bind6", false },
+		{ BPF_CGROUP_UDP4_RECVMSG, "cgroup/recvmsg4 (the DNS proxy, 5.2+)", false },
+		{ BPF_CGROUP_UDP6_RECVMSG, "cgroup/recvmsg6 (the DNS proxy, 5.2+)", false },
+		{ BPF_CGROUP_INET4_GETPEERNAME, "cgroup/getpeername4 (5.8+)", true },
+		{ BPF_CGROUP_INET6_GETPEERNAME, "cgroup/getpeername6 (5.8+)", true },
+	};
+	static const struct {
+		enum bpf_map_type type;
+		const char *what;
+		bool degrade;
+	} maps[] = {
+		{ BPF_MAP_TYPE_HASH, "hash maps", false },
+		{ BPF_MAP_TYPE_LRU_HASH, "LRU hash maps", false },
+		{ BPF_MAP_TYPE_LPM_TRIE, "LPM trie maps", false },
+		{ BPF_MAP_TYPE_PERCPU_ARRAY, "per-CPU array maps", false },
+		{ BPF_MAP_TYPE_RINGBUF, "ring buffers (5.8+)", false },
+		{ BPF_MAP_TYPE_SK_STORAGE, "socket storage (5.2+; learned-address expiry)", true },
+	};
+	static const struct {
+		enum bpf_prog_type prog;
+		enum bpf_func_id func;
+		const char *what;
+		bool degrade;
+	} helpers[] = {
+		{ BPF_PROG_TYPE_CGROUP_SKB, BPF_FUNC_skb_load_bytes, "bpf_skb_load_bytes", false },
+		{ BPF_PROG_TYPE_CGROUP_SKB, BPF_FUNC_ringbuf_reserve, "bpf_ringbuf_reserve", false },
+		{ BPF_PROG_TYPE_CGROUP_SKB, BPF_FUNC_ringbuf_submit, "bpf_ringbuf_submit", false },
+		{ BPF_PROG_TYPE_CGROUP_SKB, BPF_FUNC_get_socket_cookie, "bpf_get_socket_cookie (skb)", false },
+		{ BPF_PROG_TYPE_CGROUP_SKB, BPF_FUNC_get_socket_uid, "bpf_get_socket_uid", false },
+		{ BPF_PROG_TYPE_CGROUP_SKB, BPF_FUNC_sk_fullsock, "bpf_sk_fullsock (5.1+)", true },
+		{ BPF_PROG_TYPE_CGROUP_SKB, BPF_FUNC_sk_storage_get, "bpf_sk_storage_get (5.2+)", true },
+		{ BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_FUNC_get_socket_cookie,
+		  "bpf_get_socket_cookie (sock_addr, 5.0+)", false },
+		{ BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_FUNC_ringbuf_reserve, "bpf_ringbuf_reserve (sock_addr)", false },
+		{ BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_FUNC_get_current_uid_gid, "bpf_get_current_uid_gid", false },
+		{ BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_FUNC_get_current_pid_tgid,
+		  "bpf_get_current_pid_tgid (deny lines name the pid)", true },
+		{ BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_FUNC_get_current_comm,
+		  "bpf_get_current_comm (deny lines name the command)", true },
+	};
+	int missing = 0;
+
+	needed[0] = '\0';
+	degrade[0] = '\0';
+	for (size_t i = 0; i < ARRAY_SIZE(prog_types); i++) {
+		if (libbpf_probe_bpf_prog_type(prog_types[i].type, NULL) != 1) {
+			list_add(needed, neededlen, prog_types[i].what);
+			missing++;
+		}
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(attach); i++) {
+		if (probe_sock_addr_attach(attach[i].type))
+			continue;
+		if (attach[i].degrade) {
+			list_add(degrade, degradelen, attach[i].what);
+		} else {
+			list_add(needed, neededlen, attach[i].what);
+			missing++;
+		}
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(maps); i++) {
+		if (libbpf_probe_bpf_map_type(maps[i].type, NULL) == 1)
+			continue;
+		if (maps[i].degrade) {
+			list_add(degrade, degradelen, maps[i].what);
+		} else {
+			list_add(needed, neededlen, maps[i].what);
+			missing++;
+		}
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(helpers); i++) {
+		if (libbpf_probe_bpf_helper(helpers[i].prog, helpers[i].func, NULL) == 1)
+			continue;
+		if (helpers[i].degrade) {
+			list_add(degrade, degradelen, helpers[i].what);
+		} else {
+			list_add(needed, neededlen, helpers[i].what);
+			missing++;
+		}
+	}
+	return missing;
 }
 
 /* The maps' 16-byte address keys hold IPv4 mapped (::ffff:a.b.c.d). */
@@ -439,6 +546,32 @@ int loader_unlearn(struct egress_bpf *s, const struct addr *a)
 	if (bpf_map_delete_elem(fd, key) && errno != ENOENT)
 		return -errno;
 	return 0;
+}
+
+int loader_programs(struct egress_bpf *s, struct loader_prog *out, size_t max)
+{
+	struct bpf_program *p[ARRAY_SIZE(attach_points)];
+	size_t n = 0;
+
+	_Static_assert(ARRAY_SIZE(attach_points) <= LOADER_MAX_PROGS, "raise LOADER_MAX_PROGS");
+	progs_of(s, p);
+	for (size_t i = 0; i < ARRAY_SIZE(attach_points) && n < max; i++) {
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+		const char *an;
+
+		if (!loaded(p[i]))
+			continue;
+		if (bpf_obj_get_info_by_fd(bpf_program__fd(p[i]), &info, &len))
+			return -errno;
+		an = libbpf_bpf_attach_type_str(attach_points[i].type);
+		out[n].name = attach_points[i].name;
+		out[n].id = info.id;
+		out[n].attach_type = (int)attach_points[i].type;
+		out[n].attach_name = an ? an : "unknown";
+		n++;
+	}
+	return (int)n;
 }
 
 void loader_destroy(struct egress_bpf *s)

@@ -49,6 +49,19 @@ struct loader_config {
 /* Can this kernel run our program types?  Prints what is missing. */
 int loader_probe(void);
 
+/*
+ * For egressd check: probe one by one, without loading egressd's object,
+ * what its programs use (program types, the sock_addr attach types, map
+ * types, helpers).  Prints nothing.  needed gets what egressd cannot run
+ * without, degrade what it runs without in a weaker way (loader_load()
+ * warns), each as a comma-separated list ("" when nothing is missing).
+ * Returns how many needed features are missing.  Needs CAP_BPF (before
+ * 5.8 CAP_SYS_ADMIN) and bpf() allowed: otherwise every probe load fails,
+ * libbpf then calls program types missing but helpers present, so the
+ * caller checks those first.
+ */
+int loader_probe_features(char *needed, size_t neededlen, char *degrade, size_t degradelen);
+
 /* Open, configure rodata, size maps, load, fill maps.  *out on success. */
 int loader_load(const struct loader_config *c, struct egress_bpf **out);
 
@@ -86,6 +99,23 @@ int loader_learn(struct egress_bpf *skel, const struct addr *a, const struct egr
 
 /* Forget a.  An address not learned is fine.  0 or a negative errno. */
 int loader_unlearn(struct egress_bpf *skel, const struct addr *a);
+
+/* One program of the object, as egressd status names it. */
+struct loader_prog {
+	const char *name;        /* "egress_skb" */
+	unsigned int id;         /* the kernel's program id */
+	int attach_type;         /* enum bpf_attach_type */
+	const char *attach_name; /* "cgroup_inet_egress" (libbpf_bpf_attach_type_str) */
+};
+
+/* Most programs loader_programs() can list. */
+#define LOADER_MAX_PROGS 16
+
+/*
+ * The loaded programs (those loader_attach() attaches), up to max into
+ * out.  Returns how many, or -errno when a program's id cannot be read.
+ */
+int loader_programs(struct egress_bpf *skel, struct loader_prog *out, size_t max);
 
 /* Accepts NULL. */
 void loader_destroy(struct egress_bpf *skel);

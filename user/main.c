@@ -7,11 +7,14 @@
 #include <time.h>
 #include <bpf/libbpf.h>
 
+#include "check.h"
 #include "dns.h"
 #include "launch.h"
 #include "log.h"
 #include "plan.h"
+#include "policycmd.h"
 #include "run.h"
+#include "statusq.h"
 
 struct command {
 	const char *name;
@@ -98,6 +101,10 @@ out:
 
 static const struct command commands[] = {
 	{ "run", do_run, "run a command under an egress allowlist" },
+	{ "exec", do_exec, "start a command in a container egressd filters (docker exec)" },
+	{ "check", do_check, "preflight: can egressd run here, and what to fix" },
+	{ "policy", do_policy, "policy tools: export the allowlist for other enforcers" },
+	{ "status", do_status, "what a running egressd enforces (root)" },
 	{ "resolve", do_resolve, NULL },
 	{ "version", do_version, "print the version" },
 	{ "help", do_help, "this help" },

@@ -6,4 +6,7 @@
 /* egressd run ...: returns the process exit status. */
 int do_run(int argc, char **argv);
 
+/* egressd exec ...: becomes the command, or returns the exit status (execcmd.c). */
+int do_exec(int argc, char **argv);
+
 #endif

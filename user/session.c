@@ -25,8 +25,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <bpf/libbpf.h>
+#include <linux/capability.h>
 #include <linux/magic.h>
 
+#include "caps.h"
 #include "cgroup.h"
 #include "egress.skel.h"
 #include "hostaddr.h"
@@ -38,6 +40,7 @@
 #include "proxy.h"
 #include "session.h"
 #include "stats.h"
+#include "status.h"
 
 #define KILL_TIMEOUT_MS 5000
 /* The learned maps' size (loader.c sizes them with EGRESS_LEARNED_DEFAULT). */
@@ -104,6 +107,18 @@ static void teardown(struct session *s)
 close_fd:
 	if (s->cg_fd >= 0)
 		close(s->cg_fd);
+}
+
+/*
+ * The root cgroup of the cgroup2 hierarchy is kernfs node 1, whatever
+ * cgroup namespace we see it from; a container's namespace root is a
+ * cgroup of its own with another id.
+ */
+static bool is_root_cgroup(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) == 0 && st.st_ino == CGROUP_ROOT_INO;
 }
 
 /* The workload's groups, for the cgroup permission walk. */
@@ -194,7 +209,32 @@ static int setup_cgroup(struct session *s, const struct identity *id)
 		cgroup_remove(s->cg_dir);
 		s->cg_created = false;
 	}
+	if (!ret && !s->cg_created && is_root_cgroup(s->cg_fd)) {
+		pr_err("--cgroup %s is the machine's root cgroup: filtering it would filter every process on the machine. Use the default (a fresh cgroup for the command), or run egressd inside a container with a cgroup namespace",
+		       s->cfg->cgroup_mode == CGROUP_MODE_SELF ? "self" : s->cg_dir);
+		close(s->cg_fd);
+		s->cg_fd = -1;
+		return -EPERM;
+	}
 	return ret;
+}
+
+/*
+ * --cgroup self in a container: processes that join the cgroup later
+ * (docker exec) get the container's capabilities and no seccomp filter
+ * of ours, not what egressd gives its own command.  Say what that means
+ * for the flags the container was made with.
+ */
+static void warn_joiners(const struct session *s)
+{
+	if (s->cfg->cgroup_mode != CGROUP_MODE_SELF)
+		return;
+	if (caps_bounding_has(CAP_NET_RAW))
+		pr_warn("CAP_NET_RAW is in this container's capability set: packet sockets bypass every cgroup hook, so a process that joins this cgroup with it (docker exec -u root) is not filtered. Create the container with --cap-drop NET_RAW");
+	if (caps_bounding_has(CAP_NET_ADMIN))
+		pr_warn("processes that join this cgroup later (docker exec) get the container's capabilities, CAP_NET_ADMIN included, even as a non-root user, and CAP_NET_ADMIN can route traffic around the filter through a kernel tunnel; start them with: egressd exec -- COMMAND");
+	if (!caps_no_new_privs())
+		pr_warn("no_new_privs is off: setuid programs (sudo) in processes that join this cgroup can regain root. Create the container with --security-opt no-new-privileges");
 }
 
 /*
@@ -241,7 +281,7 @@ static void warn_listeners(const struct session *s, uint16_t proxy_port)
 			n);
 }
 
-static const char *loopback_text(const struct run_config *c, char *buf, size_t len)
+const char *session_loopback_text(const struct run_config *c, char *buf, size_t len)
 {
 	size_t o;
 
@@ -280,7 +320,7 @@ static void print_startup(const struct session *s, const struct rule *rules, siz
 			   "DNS only to",
 		res, s->proxy ? "; up to " EGRESS_LEARNED_DEFAULT_STR " learned addresses per family" :
 				" (--no-dns-proxy: names unfiltered)",
-		loopback_text(s->cfg, lo, sizeof(lo)), s->cg_dir,
+		session_loopback_text(s->cfg, lo, sizeof(lo)), s->cg_dir,
 		s->cfg->argv[0], (unsigned)id->uid);
 }
 
@@ -393,6 +433,7 @@ int session_prepare(struct session *s, struct run_config *cfg, const struct plan
 
 	s->cfg = cfg;
 	s->plan = p;
+	s->id = id;
 	ret = loop_new(&s->loop);
 	if (ret) {
 		pr_err("cannot set up the event loop: %s", strerror(-ret));
@@ -452,8 +493,12 @@ int session_prepare(struct session *s, struct run_config *cfg, const struct plan
 	if (ret)
 		return ret;
 	s->attached = true;
+	s->proxy_port = lc.proxy_port;
 	print_startup(s, p->rules, p->nrules, id);
 	warn_listeners(s, lc.proxy_port);
+	warn_joiners(s);
+	/* Not fatal: filtering never depends on the status socket. */
+	status_start(s->loop, s, &s->status);
 	return 0;
 }
 
@@ -511,6 +556,9 @@ int session_run(struct session *s, const struct identity *id)
 
 void session_end(struct session *s)
 {
+	/* First: nobody may be told a filter is attached that is going away. */
+	status_free(s->status);
+	s->status = NULL;
 	teardown(s);
 	/* Before the skeleton: closing upstream sockets un-exempts them. */
 	proxy_free(s->proxy);

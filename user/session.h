@@ -34,6 +34,9 @@ struct session {
 	bool cg_created;
 	bool attached;
 	pid_t child; /* 0 once reaped */
+	const struct identity *id;     /* who the command runs as (egressd status) */
+	unsigned short proxy_port;     /* the DNS proxy's, 0 without it */
+	struct status_server *status;  /* egressd status's socket, or NULL */
 };
 
 #define SESSION_INIT { .cg_fd = -1 }
@@ -51,5 +54,8 @@ int session_run(struct session *s, const struct identity *id);
 
 /* Kill what runs in our cgroup, detach, remove it, free everything. */
 void session_end(struct session *s);
+
+/* --loopback as text: "all", "none" or "ports 8080,5432" (in buf). */
+const char *session_loopback_text(const struct run_config *c, char *buf, size_t len);
 
 #endif

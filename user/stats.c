@@ -37,15 +37,36 @@ static int sum_counter(int fd, __u32 key, struct egress_counter *out)
 	return 0;
 }
 
-void stats_print(struct egress_bpf *s, const struct rule *rules, size_t nrules)
+int stats_read(struct egress_bpf *s, struct egress_counter out[EGRESS_HOOK_MAX][EGRESS_REASON_MAX])
 {
-	int cfd = bpf_map__fd(s->maps.counters), hfd = bpf_map__fd(s->maps.rule_hits);
-	struct egress_counter pass = {}, deny = {}, c;
-	char a[ADDR_STRLEN];
+	int cfd = bpf_map__fd(s->maps.counters), first = 0;
 
 	for (__u32 hook = 0; hook < EGRESS_HOOK_MAX; hook++) {
 		for (__u32 r = 0; r < EGRESS_REASON_MAX; r++) {
-			if (sum_counter(cfd, hook * EGRESS_REASON_MAX + r, &c) || !c.packets)
+			int err = sum_counter(cfd, hook * EGRESS_REASON_MAX + r, &out[hook][r]);
+
+			if (err) {
+				memset(&out[hook][r], 0, sizeof(out[hook][r]));
+				if (!first)
+					first = err;
+			}
+		}
+	}
+	return first;
+}
+
+void stats_print(struct egress_bpf *s, const struct rule *rules, size_t nrules)
+{
+	struct egress_counter all[EGRESS_HOOK_MAX][EGRESS_REASON_MAX] = {};
+	int hfd = bpf_map__fd(s->maps.rule_hits);
+	struct egress_counter pass = {}, deny = {}, c;
+	char a[ADDR_STRLEN];
+
+	stats_read(s, all);
+	for (__u32 hook = 0; hook < EGRESS_HOOK_MAX; hook++) {
+		for (__u32 r = 0; r < EGRESS_REASON_MAX; r++) {
+			c = all[hook][r];
+			if (!c.packets)
 				continue;
 			if (hook == EGRESS_HOOK_SKB) {
 				struct egress_counter *t = r < EGRESS_PASS_MAX_ ? &pass : &deny;

@@ -101,6 +101,49 @@ else
 	lab_fail "after egressd exits from its own cgroup, nothing stays attached" "attached: $n"
 fi
 
+lab_section "--cgroup self: warnings about what processes joining later get"
+# Run as root with every capability: docker exec sessions would get the
+# same bounding set, NET_RAW and NET_ADMIN included, and no no_new_privs.
+lab_run_in client sh -c 'echo $$ >"/sys/fs/cgroup$1/cgroup.procs" && shift && exec "$@"' sh \
+	"$SREL" "$EGRESSD" run --cgroup self "${ALLOW[@]}" -- true
+expect_rc 0 "--cgroup self runs"
+expect_grep "$LAB_ERR" "CAP_NET_RAW is in this container's capability set.*--cap-drop NET_RAW" \
+	"CAP_NET_RAW in the bounding set: warned, with the Docker flag"
+expect_grep "$LAB_ERR" "CAP_NET_ADMIN included.*egressd exec -- COMMAND" \
+	"CAP_NET_ADMIN in the bounding set: warned, pointing at egressd exec"
+expect_grep "$LAB_ERR" "no_new_privs is off.*--security-opt no-new-privileges" "no_new_privs off: warned"
+# The same with NET_RAW out of the bounding set and no_new_privs set, as
+# in a container made with --cap-drop NET_RAW --security-opt
+# no-new-privileges: those two warnings go.  NET_ADMIN must stay (egressd
+# needs it, and an exec as root keeps only what the bounding set holds),
+# so its warning stays: it is true of every such container.
+lab_run_in client sh -c 'echo $$ >"/sys/fs/cgroup$1/cgroup.procs" && shift && exec "$@"' sh \
+	"$SREL" setpriv --no-new-privs --bounding-set=-net_raw \
+	"$EGRESSD" run --cgroup self "${ALLOW[@]}" -- true
+expect_rc 0 "--cgroup self runs with NET_RAW dropped and no_new_privs set"
+expect_grep "$LAB_ERR" "isolation ON" "egressd really started"
+expect_no_grep "$LAB_ERR" "CAP_NET_RAW" "no NET_RAW warning once it is dropped"
+expect_grep "$LAB_ERR" "CAP_NET_ADMIN included" "the NET_ADMIN warning stays"
+expect_no_grep "$LAB_ERR" "no_new_privs is off" "no no_new_privs warning when it is set"
+
+lab_section "--cgroup self or PATH on the machine's root cgroup is refused"
+before=$(attached "$LAB_CG2")
+lab_run_in client sh -c 'echo $$ >/sys/fs/cgroup/cgroup.procs && exec "$@"' sh \
+	"$EGRESSD" run --cgroup self "${ALLOW[@]}" -- touch "$LAB_WORK/root.ran"
+expect_rc 125 "--cgroup self in the root cgroup is refused"
+expect_grep "$LAB_ERR" "ERROR: --cgroup self is the machine's root cgroup: filtering it would filter every process" \
+	"the error says why"
+[ -e "$LAB_WORK/root.ran" ] && lab_fail "the command did not run" || lab_ok "the command did not run"
+lab_egressd run --cgroup /sys/fs/cgroup "${ALLOW[@]}" -- true
+expect_rc 125 "--cgroup PATH naming the root cgroup is refused"
+expect_grep "$LAB_ERR" "ERROR: --cgroup /sys/fs/cgroup is the machine's root cgroup" "the error names it"
+after=$(attached "$LAB_CG2")
+if [ "$before" = "$after" ]; then
+	lab_ok "nothing was attached to the root cgroup ($after programs before and after)"
+else
+	lab_fail "nothing was attached to the root cgroup" "before: $before, after: $after"
+fi
+
 lab_section "--cgroup PATH that is not a cgroup"
 lab_egressd run --cgroup /tmp "${ALLOW[@]}" -- true
 expect_rc 125 "a non-cgroup directory is refused"

@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * egressd exec [--user USER] -- COMMAND [ARG...]: start a command inside a
+ * cgroup that a running egressd filters (--cgroup self: a container), the
+ * way egressd run starts its own command.
+ *
+ * Why it exists: `docker exec -u para` copies the container's process
+ * spec, capabilities included, so a session started that way holds the
+ * container's effective CAP_NET_ADMIN and CAP_BPF although it is not
+ * root, and CAP_NET_ADMIN builds kernel tunnels whose packets no cgroup
+ * owns.  Nor does such a session inherit the seccomp filter egressd gives
+ * its own command.  `docker exec -u root <c> egressd exec -- CMD` first
+ * checks that this cgroup is really enforced (the running egressd says so
+ * over its root-only status socket, and the kernel confirms that its
+ * programs are attached here), then becomes CMD as the session user with
+ * no capabilities, an empty bounding set, no_new_privs, the compat-syscall
+ * seccomp filter and a user namespace of its own (launch.c).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <json-c/json.h>
+
+#include "identity.h"
+#include "launch.h"
+#include "log.h"
+#include "run.h"
+#include "statusq.h"
+
+static void usage(void)
+{
+	printf("Usage: egressd exec [--user USER] -- COMMAND [ARG...]\n"
+	       "\n"
+	       "Run COMMAND in this cgroup, which a running egressd must filter (egressd run\n"
+	       "--cgroup self, as in a container), with every privilege dropped as egressd run\n"
+	       "drops them for its own command.  Run it as root, e.g.\n"
+	       "  docker exec -u root CONTAINER egressd exec -- claude\n"
+	       "\n"
+	       "  -u, --user USER   run COMMAND as USER (default: the user that egressd runs\n"
+	       "                    its command as)\n"
+	       "  -v, --verbose / -q, --quiet\n"
+	       "\n"
+	       "Exit status: COMMAND's; 125 if the cgroup is not enforced or egressd fails,\n"
+	       "126 if COMMAND cannot run, 127 if not found.\n");
+}
+
+static const struct option exec_opts[] = {
+	{ "user", required_argument, NULL, 'u' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "help", no_argument, NULL, 'h' },
+	{},
+};
+
+/* The session user the running egressd names: its passwd name, else its uid. */
+static int session_user(struct json_object *doc, char *buf, size_t len)
+{
+	struct json_object *u, *v;
+
+	if (!json_object_object_get_ex(doc, "session_user", &u))
+		return -ENOENT;
+	if (json_object_object_get_ex(u, "name", &v) && json_object_is_type(v, json_type_string) &&
+	    json_object_get_string_len(v) > 0) {
+		snprintf(buf, len, "%s", json_object_get_string(v));
+		return 0;
+	}
+	if (json_object_object_get_ex(u, "uid", &v) && json_object_is_type(v, json_type_int)) {
+		snprintf(buf, len, "%lld", (long long)json_object_get_int64(v));
+		return 0;
+	}
+	return -ENOENT;
+}
+
+int do_exec(int argc, char **argv)
+{
+	char dir[PATH_MAX], err[512], user[64];
+	const char *user_opt = NULL;
+	struct json_object *doc = NULL;
+	struct identity id;
+	int opt, ret;
+
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "+u:vqh", exec_opts, NULL)) != -1) {
+		switch (opt) {
+		case 'u':
+			if (!*optarg) {
+				pr_err("--user: empty user name");
+				return EXIT_EGRESSD_FAILURE;
+			}
+			user_opt = optarg;
+			break;
+		case 'v':
+			log_set_level(LOG_LEVEL_DEBUG);
+			break;
+		case 'q':
+			log_set_level(LOG_LEVEL_QUIET);
+			break;
+		case 'h':
+			usage();
+			return 0;
+		case ':':
+			pr_err("option %s needs a value", argv[optind - 1]);
+			return EXIT_EGRESSD_FAILURE;
+		default:
+			pr_err("unknown option %s (see egressd exec --help)", argv[optind - 1]);
+			return EXIT_EGRESSD_FAILURE;
+		}
+	}
+	if (optind < 2 || strcmp(argv[optind - 1], "--") != 0) {
+		pr_err("missing \"-- COMMAND\" (usage: egressd exec [--user USER] -- COMMAND)");
+		return EXIT_EGRESSD_FAILURE;
+	}
+	if (optind >= argc) {
+		pr_err("no command after \"--\"");
+		return EXIT_EGRESSD_FAILURE;
+	}
+
+	ret = statusq_cgroup_dir("self", dir, sizeof(dir), err, sizeof(err));
+	if (!ret)
+		ret = statusq_fetch(dir, &doc, err, sizeof(err));
+	if (!ret)
+		ret = statusq_verify(dir, doc, err, sizeof(err));
+	if (ret) {
+		pr_err("%s", err);
+		pr_err("egressd exec starts commands only in a cgroup that a running egressd enforces; %s was not run",
+		       argv[optind]);
+		json_object_put(doc);
+		return EXIT_EGRESSD_FAILURE;
+	}
+	if (!user_opt) {
+		if (session_user(doc, user, sizeof(user))) {
+			pr_err("the running egressd did not say which user its command runs as; pass --user");
+			json_object_put(doc);
+			return EXIT_EGRESSD_FAILURE;
+		}
+		user_opt = user;
+	}
+	json_object_put(doc);
+	if (identity_resolve(user_opt, &id) || launch_check_stdio())
+		return EXIT_EGRESSD_FAILURE;
+	pr_debug("cgroup %s is enforced; running %s as uid %u", dir, argv[optind], (unsigned)id.uid);
+
+	launch_exec(&(struct launch_opts){
+		.argv = &argv[optind],
+		.cgroup_dir = NULL, /* already in the filtered cgroup: it is ours */
+		.uid = id.uid,
+		.gid = id.gid,
+		.user = id.name[0] ? id.name : NULL,
+		.home = id.home[0] ? id.home : NULL,
+		.filtered = true,
+	});
+}
