@@ -160,6 +160,25 @@ ctr_wait_exit noallow 10
 expect_ctr_rc noallow 125 "isolation true without PARA_ALLOWED_DOMAINS: refused (125)"
 expect_fgrep "$CTR_DIR/noallow/err" "PARA_ALLOWED_DOMAINS is not set" "and the error says what is missing"
 
+lab_section "isolation true with exactly para's capabilities (Docker's default + BPF + NET_ADMIN - NET_RAW)"
+ctr_bundle exact "${ON[@]}" -- sleep 600
+ctr_start exact
+if ctr_wait_log exact "$STARTED" 30; then
+	lab_ok "egressd loads and attaches with exactly --cap-add BPF --cap-add NET_ADMIN"
+else
+	lab_fail "egressd loads and attaches with exactly --cap-add BPF --cap-add NET_ADMIN" \
+		"$(grep -E 'ERROR|too complex|load failed' "$CTR_DIR/exact/err" | head -n 4)"
+	# Without CAP_PERFMON the verifier also walks the speculative paths
+	# (Spectre v1), which has been seen to exceed its jump-sequence limit
+	# on egress_skb.  Say so, and run the other cases with PERFMON so
+	# that they still test something; this check stays failed.
+	if grep -q 'cannot load the BPF programs' "$CTR_DIR/exact/err"; then
+		CTR_PARA_CAPS="$CTR_PARA_CAPS PERFMON"
+		printf '  NOTE: the BPF programs do not load without CAP_PERFMON; the cases below run with --cap-add PERFMON too\n'
+	fi
+fi
+ctr_delete exact
+
 lab_section "isolation true: egressd is PID 1 and filters its command"
 # The command itself (egressd's child, as para): what it saw goes to stdout.
 ctr_bundle on "${ON[@]}" -- sh -c '
@@ -452,9 +471,12 @@ else
 		lab_ok "egressd serves a status socket ($sock)"
 		# uid 1000 with the container's bounding set but no effective
 		# capability (CAP_DAC_OVERRIDE would open a root-only file).
-		ctr_exec on --user 1000 -- socat -t 2 - "UNIX-CONNECT:$sock"
-		if [ "$LAB_RC" -ne 0 ] || ! [ -s "$LAB_OUT" ]; then
-			lab_ok "a bare uid 1000 session cannot connect to it"
+		ask='echo "{\"request\":\"status\"}" | socat -t 3 - "UNIX-CONNECT:$0"'
+		ctr_exec on -- sh -c "$ask" "$sock"
+		expect_fgrep "$LAB_OUT" '"enforcing"' "(control: root gets the status document over it)"
+		ctr_exec on --user 1000 -- sh -c "$ask" "$sock"
+		if [ "$LAB_RC" -ne 0 ] && ! grep -q '"mode"' "$LAB_OUT"; then
+			lab_ok "a bare uid 1000 session cannot connect to it (rc=$LAB_RC)"
 		else
 			lab_fail "a bare uid 1000 session cannot connect to it" "it read: $(head -c 200 "$LAB_OUT")"
 		fi
@@ -498,8 +520,11 @@ ctr_start nobpf
 ctr_wait_exit nobpf 30
 expect_ctr_rc nobpf 125 "without CAP_BPF the container exits 125"
 expect_fgrep "$CTR_DIR/nobpf/err" "CAP_BPF" "the message names CAP_BPF"
-expect_fgrep "$CTR_DIR/nobpf/err" "Network isolation requires CAP_BPF and CAP_NET_ADMIN capabilities" \
-	"with egressd's capability message"
+# The entrypoint's preflight catches it first: check's FAIL line is the
+# capability message, with Docker's fix.
+expect_grep "$CTR_DIR/nobpf/err" '^FAIL +CAP_BPF .*--cap-add BPF' \
+	"with egressd check's capability line and its Docker fix (--cap-add BPF)"
+expect_no_grep "$CTR_DIR/nobpf/err" '^ok ' "and none of check's ok lines"
 expect_fgrep "$CTR_DIR/nobpf/err" "(run: egressd check)" "and the entrypoint's pointer to egressd check"
 expect_no_grep "$CTR_DIR/nobpf/out" COMMAND-RAN "the command never ran"
 
