@@ -515,7 +515,9 @@ else
 fi
 
 lab_section "missing capabilities: refused"
-ctr_bundle nobpf "${ON[@]}" --caps "$(printf '%s\n' $CTR_PARA_CAPS | grep -vx BPF | tr '\n' ' ')" -- sh -c 'echo COMMAND-RAN'
+# shellcheck disable=SC2086
+NOBPF_CAPS=$(printf '%s\n' $CTR_PARA_CAPS | grep -vx BPF | tr '\n' ' ')
+ctr_bundle nobpf "${ON[@]}" --caps "$NOBPF_CAPS" -- sh -c 'echo COMMAND-RAN'
 ctr_start nobpf
 ctr_wait_exit nobpf 30
 expect_ctr_rc nobpf 125 "without CAP_BPF the container exits 125"
@@ -527,6 +529,23 @@ expect_grep "$CTR_DIR/nobpf/err" '^FAIL +CAP_BPF .*--cap-add BPF' \
 expect_no_grep "$CTR_DIR/nobpf/err" '^ok ' "and none of check's ok lines"
 expect_fgrep "$CTR_DIR/nobpf/err" "(run: egressd check)" "and the entrypoint's pointer to egressd check"
 expect_no_grep "$CTR_DIR/nobpf/out" COMMAND-RAN "the command never ran"
+ctr_bundle nobpf2 --raw --caps "$NOBPF_CAPS" -- \
+	egressd run --cgroup self --allow-domains allowed.test --user para -- sh -c 'echo COMMAND-RAN'
+ctr_start nobpf2
+ctr_wait_exit nobpf2 30
+expect_ctr_rc nobpf2 125 "egressd run itself, without CAP_BPF: 125"
+expect_fgrep "$CTR_DIR/nobpf2/err" "Network isolation requires CAP_BPF and CAP_NET_ADMIN capabilities" \
+	"with egressd's capability message"
+expect_no_grep "$CTR_DIR/nobpf2/out" COMMAND-RAN "the command never ran"
+
+lab_section "a seccomp profile that refuses bpf() (Docker's default without CAP_BPF)"
+ctr_bundle seccomp "${ON[@]}" --seccomp-deny-bpf -- sh -c 'echo COMMAND-RAN'
+ctr_start seccomp
+ctr_wait_exit seccomp 30
+expect_ctr_rc seccomp 125 "the container stops with 125"
+expect_grep "$CTR_DIR/seccomp/err" '^FAIL +seccomp-bpf ' "egressd check's seccomp-bpf line says why"
+expect_fgrep "$CTR_DIR/seccomp/err" "(run: egressd check)" "and the entrypoint points to egressd check"
+expect_no_grep "$CTR_DIR/seccomp/out" COMMAND-RAN "the command never ran"
 
 ctr_delete on
 lab_finish

@@ -133,13 +133,16 @@ EOF
 	chmod -R go-w "$r"
 }
 
-# ctr_bundle NAME [--env K=V]... [--caps "CAP ..."] [--no-nnp] -- ARGS...
+# ctr_bundle NAME [--env K=V]... [--caps "CAP ..."] [--no-nnp] [--raw]
+#            [--seccomp-deny-bpf] -- ARGS...
 # Write $CTR_DIR/NAME/config.json.  ARGS are what Docker's CMD would be;
 # the process is the entrypoint with them, unless --raw: ARGS are then
 # the whole process (for a PID 1 that is not the entrypoint).
+# --seccomp-deny-bpf: a seccomp filter that fails bpf() with EPERM, as
+# Docker's default profile does for a container without CAP_BPF.
 ctr_bundle()
 {
-	local name=$1 caps=$CTR_PARA_CAPS nnp=1 raw=0 b
+	local name=$1 caps=$CTR_PARA_CAPS nnp=1 raw=0 denybpf=0 b
 	local -a env=()
 	shift
 
@@ -149,6 +152,7 @@ ctr_bundle()
 		--caps) caps=$2; shift 2 ;;
 		--no-nnp) nnp=0; shift ;;
 		--raw) raw=1; shift ;;
+		--seccomp-deny-bpf) denybpf=1; shift ;;
 		--) shift; break ;;
 		*) lab_die "ctr_bundle: unknown option $1" ;;
 		esac
@@ -176,7 +180,7 @@ EOF
 	CTR_CFG_NAME=$(ctr_id "$name") CTR_CFG_CAPS=$caps CTR_CFG_NNP=$nnp \
 		CTR_CFG_ROOTFS=$CTR_ROOTFS CTR_CFG_NETNS=/var/run/netns/$LAB_CLIENT \
 		CTR_CFG_HOOK=$b/hook.sh CTR_CFG_CG2=$LAB_CG2 CTR_CFG_PATH=$CTR_PATH \
-		CTR_CFG_ENVN=${#env[@]} \
+		CTR_CFG_DENYBPF=$denybpf \
 		"$LAB_PY" - "$b/config.json" "${env[@]}" -- "$@" <<'EOF' || lab_die "writing $b/config.json"
 import json, os, sys
 
@@ -242,6 +246,12 @@ cfg = {
                           "/proc/sysrq-trigger"],
     },
 }
+if e["CTR_CFG_DENYBPF"] == "1":
+    cfg["linux"]["seccomp"] = {
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_AARCH64"],
+        "syscalls": [{"names": ["bpf"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}],
+    }
 with open(out, "w") as f:
     json.dump(cfg, f, indent=1)
 EOF
