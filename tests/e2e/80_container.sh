@@ -84,6 +84,30 @@ CAP_NET_ADMIN=12
 CAP_NET_RAW=13
 CAP_BPF=39
 
+lab_section "the harness's cgroup guard refuses a container outside its own cgroup"
+# The createRuntime hook is told to expect another cgroup: runc must
+# refuse to start the container, and its command must never run.
+ctr_bundle guard --raw -- sh -c 'echo GUARD-RAN'
+"$LAB_PY" - "$CTR_DIR/guard/config.json" <<'PYEOF' || lab_die "editing the guard bundle"
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["hooks"]["createRuntime"][0]["args"][1] = "/egressd-ctr-elsewhere"
+json.dump(c, open(sys.argv[1], "w"))
+PYEOF
+ctr_record_cgroups guard
+CTR_NAMES+=(guard)
+timeout 30 runc --root "$CTR_STATE" run --bundle "$CTR_DIR/guard" "$(ctr_id guard)" \
+	>"$CTR_DIR/guard/out" 2>"$CTR_DIR/guard/err" </dev/null
+rc=$?
+if [ "$rc" -ne 0 ] && grep -q '^cgroup-BAD' "$CTR_DIR/guard/cgroup-check" 2>/dev/null &&
+	! grep -q GUARD-RAN "$CTR_DIR/guard/out"; then
+	lab_ok "runc refused it (rc=$rc): $(cat "$CTR_DIR/guard/cgroup-check")"
+else
+	lab_fail "the guard refuses a container outside its own cgroup" \
+		"rc=$rc check: $(cat "$CTR_DIR/guard/cgroup-check" 2>/dev/null) out: $(cat "$CTR_DIR/guard/out")"
+fi
+ctr_delete guard
+
 lab_section "isolation false: the warning, no egressd, traffic flows"
 ctr_bundle off --env PARA_NETWORK_ISOLATION=false -- sleep 600
 ctr_start off

@@ -264,8 +264,9 @@ ctr_runc() { runc --root "$CTR_STATE" "$@"; }
 # container's cgroup, for run.sh's leak check.
 ctr_record_cgroups()
 {
-	local rel=/$(ctr_id "$1") d
+	local rel d
 
+	rel=/$(ctr_id "$1")
 	lab_register_cgroup "$LAB_CG2$rel"
 	for d in /sys/fs/cgroup/*/; do
 		[ "${d%/}" = "$LAB_CG2" ] && continue
@@ -364,7 +365,7 @@ ctr_wait_log()
 # LAB_RC/LAB_OUT/LAB_ERR like lab_run_in.
 ctr_exec()
 {
-	local name=$1 user=0:0 caps= nnp= p
+	local name=$1 user=0:0 caps='' nnp='' p
 	shift
 
 	while [ $# -gt 0 ]; do
@@ -396,37 +397,6 @@ EOF
 		lab_die "writing $p"
 	printf '  # exec in %s as %s: %s\n' "$name" "$user" "$(lab_quote "$@")"
 	lab_run_in plain runc --root "$CTR_STATE" exec --process "$p" "$(ctr_id "$name")"
-}
-
-# ctr_exec_bg NAME OUTFILE [--user ..] -- CMD...: the same, in the
-# background (its pid in CTR_EXEC_PID), for a session that must stay.
-ctr_exec_bg()
-{
-	local name=$1 out=$2 user=0:0 p
-	shift 2
-
-	if [ "${1:-}" = --user ]; then
-		user=$2
-		shift 2
-	fi
-	[ "${1:-}" = -- ] && shift
-	case $user in *:*) ;; *) user=$user:$user ;; esac
-	p=$CTR_DIR/$name/execbg-$RANDOM.json
-	CTR_EXEC_USER=$user CTR_EXEC_CAPS= "$LAB_PY" - "$CTR_DIR/$name/config.json" "$p" "$@" <<'EOF' ||
-import json, os, sys
-
-cfg = json.load(open(sys.argv[1]))
-proc = dict(cfg["process"])
-uid, gid = os.environ["CTR_EXEC_USER"].split(":")
-proc["user"] = {"uid": int(uid), "gid": int(gid)}
-proc["args"] = sys.argv[3:]
-json.dump(proc, open(sys.argv[2], "w"), indent=1)
-EOF
-		lab_die "writing $p"
-	runc --root "$CTR_STATE" exec --process "$p" "$(ctr_id "$name")" >"$out" 2>&1 </dev/null &
-	CTR_EXEC_PID=$!
-	LAB_PIDS+=("$CTR_EXEC_PID")
-	disown "$CTR_EXEC_PID"
 }
 
 # The host pids of every process in the container's cgroup.
