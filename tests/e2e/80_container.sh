@@ -571,5 +571,19 @@ expect_grep "$CTR_DIR/seccomp/err" '^FAIL +seccomp-bpf ' "egressd check's seccom
 expect_fgrep "$CTR_DIR/seccomp/err" "(run: egressd check)" "and the entrypoint points to egressd check"
 expect_no_grep "$CTR_DIR/seccomp/out" COMMAND-RAN "the command never ran"
 
+lab_section "killing egressd ends the container"
+ctr_exec on -- sh -c 'sleep 600 </dev/null >/dev/null 2>&1 & echo "bg=$!"'
+bg=$(ctr_host_pid on "$(sed -n 's/^bg=//p' "$LAB_OUT")")
+[ -n "$bg" ] && lab_ok "(an exec session's process runs: host pid $bg)" ||
+	lab_fail "(an exec session's process runs)" "not found in the container"
+kill -9 "$ON_PID"
+ctr_wait_exit on 15
+expect_ctr_rc on 137 "SIGKILL to egressd (PID 1) from the host: the container exits 137"
+if [ -n "$bg" ] && ! lab_alive "$bg" && [ -z "$(ctr_procs on)" ]; then
+	lab_ok "and nothing of the container runs on without it"
+else
+	lab_fail "and nothing of the container runs on without it" "left: $(ctr_procs on)"
+fi
+
 ctr_delete on
 lab_finish
