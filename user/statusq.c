@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -258,6 +259,12 @@ static int attached(int fd, enum bpf_attach_type type, __u32 id)
 	return 0;
 }
 
+/* The attach types (libbpf's names) every enforcing egressd has programs on. */
+static const char *const required_hooks[] = {
+	"cgroup_inet_egress", "cgroup_inet4_connect", "cgroup_inet6_connect",
+	"cgroup_udp4_sendmsg", "cgroup_udp6_sendmsg", "cgroup_setsockopt",
+};
+
 static const char *doc_str(struct json_object *doc, const char *key)
 {
 	struct json_object *v;
@@ -299,6 +306,25 @@ int statusq_verify(const char *cgroup_dir, struct json_object *doc, char *err, s
 	    !json_object_is_type(progs, json_type_array) || !(n = json_object_array_length(progs))) {
 		snprintf(err, errlen, "egressd pid %lld lists no programs for cgroup %s", pid, cgroup_dir);
 		return -ENOENT;
+	}
+	/*
+	 * Every hook the allowlist needs must be listed (and, below, found
+	 * attached): a document naming only some of them would verify a
+	 * cgroup whose UDP or IPv6 traffic nothing judges.
+	 */
+	for (size_t r = 0; r < sizeof(required_hooks) / sizeof(required_hooks[0]); r++) {
+		bool listed = false;
+
+		for (size_t i = 0; i < n && !listed; i++) {
+			const char *at = doc_str(json_object_array_get_idx(progs, i), "attach_type");
+
+			listed = at && strcmp(at, required_hooks[r]) == 0;
+		}
+		if (!listed) {
+			snprintf(err, errlen, "egressd pid %lld lists no %s program for cgroup %s: it is not filtered as it should be",
+				 pid, required_hooks[r], cgroup_dir);
+			return -ENOENT;
+		}
 	}
 	fd = open(cgroup_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {

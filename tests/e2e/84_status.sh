@@ -128,7 +128,10 @@ except OSError as e:
     print("connect", errno.errorcode.get(e.errno, e.errno))
     sys.exit(1)
 print("connected")
-s.sendall(req)
+try:
+    s.sendall(req)
+except (BrokenPipeError, ConnectionResetError):
+    pass  # a refusal may be written, and the socket closed, before the request is read
 buf = b""
 while True:
     try:
