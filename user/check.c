@@ -486,10 +486,34 @@ static void check_seccomp_userns(struct check_ctx *c)
 	add(c, "seccomp-userns", CHECK_WARN, fix, "%s", detail);
 }
 
+/*
+ * Load egressd's own programs, as egressd run would, with every optional
+ * part on (the source check, --loopback restrictions, the proxy): the
+ * verifier judges this very build, under this process's capabilities.
+ * Without CAP_PERFMON it judges more strictly than the type probes show.
+ */
+static int load_own(void)
+{
+	struct loader_config lc = {
+		.events = true,
+		.check_source = true,
+		.dns_proxy = true,
+		.proxy_port = 53,
+		.learn = true,
+		.learned_max = 16,
+		.loopback_restricted = true,
+	};
+	struct egress_bpf *skel = NULL;
+	int ret = loader_load(&lc, &skel);
+
+	loader_destroy(skel);
+	return ret;
+}
+
 static void check_bpf_progs(struct check_ctx *c)
 {
 	char needed[CHECK_TEXT_MAX / 2], degrade[CHECK_TEXT_MAX / 2];
-	int missing;
+	int missing, ret;
 
 	if (!c->bpf_caps) {
 		add(c, "bpf-progs", CHECK_WARN, "see CAP_BPF / CAP_NET_ADMIN",
@@ -502,7 +526,11 @@ static void check_bpf_progs(struct check_ctx *c)
 		return;
 	}
 	missing = loader_probe_features(needed, sizeof(needed), degrade, sizeof(degrade));
-	if (missing)
+	if (!missing && (ret = load_own()))
+		add(c, "bpf-progs", CHECK_FAIL, "run egressd run -v for the verifier's log, and report it",
+		    "every program type, map and helper is there, but the kernel refuses egressd's own programs: %s",
+		    strerror(-ret));
+	else if (missing)
 		add(c, "bpf-progs", CHECK_FAIL,
 		    "Linux 5.8 or later with CONFIG_BPF_SYSCALL, CONFIG_CGROUP_BPF and CONFIG_BPF_JIT",
 		    "this kernel lacks: %s%s%s", needed, degrade[0] ? "; and (egressd would degrade): " : "",
@@ -513,7 +541,7 @@ static void check_bpf_progs(struct check_ctx *c)
 		    degrade);
 	else
 		add(c, "bpf-progs", CHECK_OK, NULL,
-		    "cgroup_skb, sock_addr (connect, sendmsg, recvmsg, bind, getpeername) and sockopt programs, their maps and helpers all load");
+		    "cgroup_skb, sock_addr (connect, sendmsg, recvmsg, bind, getpeername) and sockopt programs, their maps and helpers all load, and so do egressd's own programs");
 }
 
 /* The DNS probe: one channel per resolver, all on one loop. */

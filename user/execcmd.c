@@ -4,17 +4,21 @@
  * cgroup that a running egressd filters (--cgroup self: a container), the
  * way egressd run starts its own command.
  *
- * Why it exists: `docker exec -u para` copies the container's process
- * spec, capabilities included, so a session started that way holds the
- * container's effective CAP_NET_ADMIN and CAP_BPF although it is not
- * root, and CAP_NET_ADMIN builds kernel tunnels whose packets no cgroup
- * owns.  Nor does such a session inherit the seccomp filter egressd gives
- * its own command.  `docker exec -u root <c> egressd exec -- CMD` first
- * checks that this cgroup is really enforced (the running egressd says so
- * over its root-only status socket, and the kernel confirms that its
- * programs are attached here), then becomes CMD as the session user with
- * no capabilities, an empty bounding set, no_new_privs, the compat-syscall
- * seccomp filter and a user namespace of its own (launch.c).
+ * Why it exists: a process that enters a container by `docker exec`
+ * joins the cgroup, so it is filtered, but it is not started the way
+ * egressd starts its own command.  A plain `docker exec` runs as the
+ * image's user, root here (the entrypoint needs it), with the container's
+ * capabilities, and CAP_NET_ADMIN builds kernel tunnels whose packets no
+ * cgroup owns.  `docker exec -u para` holds no capabilities after its
+ * execve, but keeps the container's bounding set, shares the user
+ * namespace of everything else, and has no filter for 32-bit system calls
+ * (which skip the cgroup sockopt hook).  `docker exec -u root <c> egressd
+ * exec -- CMD` first checks that this cgroup is really enforced (the
+ * running egressd says so over its root-only status socket, and the kernel
+ * confirms that its programs are attached here), then becomes CMD as the
+ * session user with no capabilities, an empty bounding set, no_new_privs,
+ * the compat-syscall seccomp filter and a user namespace of its own
+ * (launch.c).
  */
 #include <errno.h>
 #include <getopt.h>

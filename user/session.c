@@ -232,7 +232,7 @@ static void warn_joiners(const struct session *s)
 	if (caps_bounding_has(CAP_NET_RAW))
 		pr_warn("CAP_NET_RAW is in this container's capability set: packet sockets bypass every cgroup hook, so a process that joins this cgroup with it (docker exec -u root) is not filtered. Create the container with --cap-drop NET_RAW");
 	if (caps_bounding_has(CAP_NET_ADMIN))
-		pr_warn("processes that join this cgroup later (docker exec) get the container's capabilities, CAP_NET_ADMIN included, even as a non-root user, and CAP_NET_ADMIN can route traffic around the filter through a kernel tunnel; start them with: egressd exec -- COMMAND");
+		pr_warn("a process that joins this cgroup later as root (a plain docker exec) gets the container's capabilities, CAP_NET_ADMIN included, which can route traffic around the filter through a kernel tunnel; start sessions with: egressd exec -- COMMAND");
 	if (!caps_no_new_privs())
 		pr_warn("no_new_privs is off: setuid programs (sudo) in processes that join this cgroup can regain root. Create the container with --security-opt no-new-privileges");
 }

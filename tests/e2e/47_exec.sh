@@ -9,7 +9,7 @@
 #     compat-syscall seccomp filter; CMD is filtered and gets DNS through
 #     the proxy; its exit status is egressd exec's; --user overrides;
 #   - the control: the same CMD started plainly in that cgroup as root
-#     keeps every capability (what a bare docker exec gets);
+#     keeps every capability (what a plain docker exec, as root, gets);
 #   - refused (125, CMD not run) in a cgroup no egressd enforces, under an
 #     --audit egressd, and for a caller who is not root;
 #   - bad usage is an ERROR.
@@ -102,10 +102,10 @@ else
 	lab_fail "the proxy forwarded the allowed name and not the other" "$(grep query "$LAB_DIR/dnsmasq.log")"
 fi
 
-lab_section "the control: a plain process joining the same cgroup keeps its capabilities"
+lab_section "the control: a plain root process joining the cgroup (a plain docker exec) keeps its capabilities"
 in_cgroup "$REL" sh "$LAB_DIR/inside.sh"
 expect_rc 0 "runs"
-expect_no_grep "$LAB_OUT" "^CapEff:[[:space:]]+0000000000000000$" "a bare joiner holds capabilities (what egressd exec removes)"
+expect_no_grep "$LAB_OUT" "^CapEff:[[:space:]]+0000000000000000$" "a plain root joiner holds capabilities (what egressd exec removes)"
 expect_grep "$LAB_OUT" "^denied: blocked" "it is filtered all the same"
 
 lab_section "exit status, --user"

@@ -192,14 +192,6 @@ if ctr_wait_log exact "$STARTED" 30; then
 else
 	lab_fail "egressd loads and attaches with exactly --cap-add BPF --cap-add NET_ADMIN" \
 		"$(grep -E 'ERROR|too complex|load failed' "$CTR_DIR/exact/err" | head -n 4)"
-	# Without CAP_PERFMON the verifier also walks the speculative paths
-	# (Spectre v1), which has been seen to exceed its jump-sequence limit
-	# on egress_skb.  Say so, and run the other cases with PERFMON so
-	# that they still test something; this check stays failed.
-	if grep -q 'cannot load the BPF programs' "$CTR_DIR/exact/err"; then
-		CTR_PARA_CAPS="$CTR_PARA_CAPS PERFMON"
-		printf '  NOTE: the BPF programs do not load without CAP_PERFMON; the cases below run with --cap-add PERFMON too\n'
-	fi
 fi
 ctr_delete exact
 
