@@ -325,6 +325,32 @@ int cgroup_kill_tree(const char *dir)
 	return for_each_proc_tree(dir, 0, kill_one);
 }
 
+int cgroup_fd_has_pid(int dirfd, pid_t pid)
+{
+	int fd = openat(dirfd, "cgroup.procs", O_RDONLY | O_CLOEXEC), ret = 0;
+	char *line = NULL;
+	size_t cap = 0;
+	FILE *f;
+
+	if (fd < 0)
+		return -errno;
+	f = fdopen(fd, "re");
+	if (!f) {
+		ret = -errno;
+		close(fd);
+		return ret;
+	}
+	while (getline(&line, &cap, f) > 0) {
+		if (strtol(line, NULL, 10) == (long)pid) {
+			ret = 1;
+			break;
+		}
+	}
+	free(line);
+	fclose(f);
+	return ret;
+}
+
 int cgroup_populated(const char *dir)
 {
 	char path[PATH_MAX], *line = NULL;

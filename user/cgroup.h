@@ -63,6 +63,14 @@ int cgroup_count_procs(const char *dir, pid_t except);
 int cgroup_kill_tree(const char *dir);
 
 /*
+ * Is pid listed in the cgroup.procs of the cgroup open at dirfd (read
+ * through that fd, so it is this very cgroup)?  1, 0 or -errno.  "self"
+ * resolved through /proc/self/cgroup and mountinfo names the wrong cgroup
+ * when another cgroup2 mount is stacked over the one found.
+ */
+int cgroup_fd_has_pid(int dirfd, pid_t pid);
+
+/*
  * The "populated" field of dir/cgroup.events: 1 while a live process is
  * in dir or any cgroup below it, else 0; -errno when it cannot be read.
  */

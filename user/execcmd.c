@@ -23,13 +23,17 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <json-c/json.h>
 
 #include "identity.h"
 #include "launch.h"
 #include "log.h"
+#include "loop.h"
 #include "run.h"
 #include "statusq.h"
 
@@ -58,6 +62,15 @@ static const struct option exec_opts[] = {
 	{},
 };
 
+/* Does the running egressd say its command runs as uid 0 (or not say)? */
+static bool session_is_root(struct json_object *doc)
+{
+	struct json_object *u, *v;
+
+	return !json_object_object_get_ex(doc, "session_user", &u) ||
+	       !json_object_object_get_ex(u, "uid", &v) || json_object_get_int64(v) == 0;
+}
+
 /* The session user the running egressd names: its passwd name, else its uid. */
 static int session_user(struct json_object *doc, char *buf, size_t len)
 {
@@ -75,6 +88,76 @@ static int session_user(struct json_object *doc, char *buf, size_t len)
 		return 0;
 	}
 	return -ENOENT;
+}
+
+struct exec_state {
+	struct loop *loop;
+	pid_t child; /* 0 once reaped */
+};
+
+static int on_signal(struct loop_source *src, const struct signalfd_siginfo *si, void *userdata)
+{
+	struct exec_state *st = userdata;
+
+	(void)src;
+	if (si->ssi_signo == SIGCHLD)
+		loop_reap_others(st->loop); /* a container's PID 1 may be us */
+	else
+		launch_forward_signal(st->child, si);
+	return 0;
+}
+
+static int on_child(struct loop_source *src, pid_t pid, int status, void *userdata)
+{
+	struct exec_state *st = userdata;
+
+	(void)src;
+	(void)pid;
+	st->child = 0;
+	loop_exit(st->loop, WIFEXITED(status)   ? WEXITSTATUS(status) :
+			    WIFSIGNALED(status) ? 128 + WTERMSIG(status) :
+						  EXIT_EGRESSD_FAILURE);
+	return 0;
+}
+
+/*
+ * Start the command (launch.c: its own session, no controlling terminal,
+ * nothing held) and stay to forward signals and pass its exit status on:
+ * as a supervisor, not by becoming it, since the command must leave our
+ * session and terminal and we may be the session leader docker exec made.
+ */
+static int supervise(const struct launch_opts *lo)
+{
+	struct exec_state st = {};
+	int ret;
+
+	ret = loop_new(&st.loop);
+	if (!ret)
+		ret = loop_add_signals(st.loop, launch_signals, launch_nsignals, on_signal, &st, NULL);
+	if (ret) {
+		pr_err("cannot set up the event loop: %s", strerror(-ret));
+		loop_free(st.loop);
+		return EXIT_EGRESSD_FAILURE;
+	}
+	ret = launch_start(lo, &st.child);
+	if (ret) {
+		pr_err("cannot start the command: %s", strerror(-ret));
+		loop_free(st.loop);
+		return EXIT_EGRESSD_FAILURE;
+	}
+	ret = loop_add_child(st.loop, st.child, on_child, &st, NULL);
+	if (!ret)
+		ret = loop_run(st.loop);
+	if (ret < 0) {
+		pr_err("lost track of the command: %s; killing it", strerror(-ret));
+		if (st.child > 0) {
+			kill(st.child, SIGKILL);
+			waitpid(st.child, NULL, 0);
+		}
+		ret = EXIT_EGRESSD_FAILURE;
+	}
+	loop_free(st.loop);
+	return ret;
 }
 
 int do_exec(int argc, char **argv)
@@ -135,6 +218,11 @@ int do_exec(int argc, char **argv)
 		return EXIT_EGRESSD_FAILURE;
 	}
 	if (!user_opt) {
+		if (session_is_root(doc)) {
+			pr_err("the running egressd runs its command as root; egressd exec takes that only from an explicit --user root");
+			json_object_put(doc);
+			return EXIT_EGRESSD_FAILURE;
+		}
 		if (session_user(doc, user, sizeof(user))) {
 			pr_err("the running egressd did not say which user its command runs as; pass --user");
 			json_object_put(doc);
@@ -147,7 +235,7 @@ int do_exec(int argc, char **argv)
 		return EXIT_EGRESSD_FAILURE;
 	pr_debug("cgroup %s is enforced; running %s as uid %u", dir, argv[optind], (unsigned)id.uid);
 
-	launch_exec(&(struct launch_opts){
+	return supervise(&(struct launch_opts){
 		.argv = &argv[optind],
 		.cgroup_dir = NULL, /* already in the filtered cgroup: it is ours */
 		.uid = id.uid,

@@ -190,6 +190,20 @@ static void __attribute__((noreturn)) child_main(const struct launch_opts *o)
 
 	reset_signals();
 
+	/*
+	 * A session of its own, with no controlling terminal: on the
+	 * caller's terminal the command could push keystrokes into the
+	 * shell that started egressd (TIOCSTI), which runs them unfiltered
+	 * and with that shell's privileges once egressd exits.  TIOCSTI
+	 * needs the terminal to be the caller's controlling one (or
+	 * CAP_SYS_ADMIN), and a session leader cannot take it back
+	 * (TIOCSCTTY steals only with CAP_SYS_ADMIN).  The command still
+	 * reads and writes the terminal through fds 0-2; egressd forwards
+	 * the signals the terminal sends (see session.c).
+	 */
+	if (setsid() < 0)
+		child_fail("setsid", -errno);
+
 	/* The filter is already attached to this cgroup: joining it is enforcement. */
 	if (o->cgroup_dir) {
 		err = cgroup_enter(o->cgroup_dir, 0);
@@ -283,10 +297,24 @@ static void __attribute__((noreturn)) child_main(const struct launch_opts *o)
 	_exit(EXIT_CANNOT_EXEC);
 }
 
-void launch_exec(const struct launch_opts *o)
+const int launch_signals[] = { SIGCHLD, SIGHUP, SIGINT, SIGQUIT, SIGTERM,
+			       SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT };
+const size_t launch_nsignals = sizeof(launch_signals) / sizeof(launch_signals[0]);
+
+void launch_forward_signal(pid_t child, const struct signalfd_siginfo *si)
 {
-	fflush(NULL);
-	child_main(o);
+	if (child <= 0 || si->ssi_signo == SIGCHLD)
+		return;
+	/*
+	 * From the terminal (SI_KERNEL: ^C, ^\, a resize, a hangup): the
+	 * command has left the terminal's session, so deliver them as the
+	 * terminal would have, to its whole process group.  Anything sent
+	 * to egressd (docker stop's SIGTERM) goes to the command.
+	 */
+	if (si->ssi_code == SI_KERNEL)
+		kill(-child, (int)si->ssi_signo);
+	else
+		kill(child, (int)si->ssi_signo);
 }
 
 int launch_start(const struct launch_opts *o, pid_t *pid_out)

@@ -4,6 +4,8 @@
 #define EGRESSD_LAUNCH_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <sys/signalfd.h>
 #include <sys/types.h>
 
 /* egressd's own failures, and the shell's conventions for exec failures. */
@@ -35,16 +37,22 @@ int launch_lookup_user(const char *spec, uid_t *uid, gid_t *gid, char *name, siz
 int launch_check_stdio(void);
 
 /*
- * fork; the child joins the cgroup, drops every privilege, closes every fd
- * above 2, restores signals, and execs.  A child that cannot do any of
+ * fork; the child leaves the caller's session and terminal (setsid), joins
+ * the cgroup, drops every privilege, closes every fd above 2, restores
+ * signals, and execs.  A child that cannot do any of
  * that exits 125 (126/127 for exec failures) without running the command.
  */
 int launch_start(const struct launch_opts *o, pid_t *pid_out);
 
 /*
- * The same, without the fork: the caller becomes the command (egressd
- * exec).  Never returns; failures exit 125/126/127 as above.
+ * The signals a supervisor takes on its loop (loop_add_signals) before
+ * launch_start(): SIGCHLD, and those it forwards to the command with
+ * launch_forward_signal().
  */
-void __attribute__((noreturn)) launch_exec(const struct launch_opts *o);
+extern const int launch_signals[];
+extern const size_t launch_nsignals;
+
+/* Forward si to the command (pid child; 0 once reaped: nothing). */
+void launch_forward_signal(pid_t child, const struct signalfd_siginfo *si);
 
 #endif

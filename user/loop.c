@@ -160,7 +160,8 @@ int loop_add_timer(struct loop *l, loop_timer_fn fn, void *userdata, struct loop
 		return err;
 	}
 	s->fn.timer = fn;
-	*out = s;
+	if (out)
+		*out = s;
 	return 0;
 }
 
@@ -200,7 +201,8 @@ int loop_add_signals(struct loop *l, const int *signos, size_t n, loop_signal_fn
 	}
 	s->fn.signal = fn;
 	s->mask = mask;
-	*out = s;
+	if (out)
+		*out = s;
 	return 0;
 }
 

@@ -32,6 +32,7 @@ int loop_new(struct loop **out);
 void loop_free(struct loop *l);
 
 /* events: EPOLLIN / EPOLLOUT.  The fd stays the caller's to close. */
+/* Every loop_add_*() takes out = NULL when the caller never removes the source itself. */
 int loop_add_io(struct loop *l, int fd, uint32_t events, loop_io_fn fn, void *userdata,
 		struct loop_source **out);
 int loop_io_set_events(struct loop_source *s, uint32_t events);

@@ -47,10 +47,6 @@
 #define EGRESS_LEARNED_DEFAULT_STR "65536"
 _Static_assert(EGRESS_LEARNED_DEFAULT == 65536, "say the learned maps' size right");
 
-/* Forwarded to the command; SIGCHLD reaps orphans (PID 1 of a container). */
-static const int session_signals[] = { SIGCHLD, SIGHUP, SIGINT, SIGQUIT, SIGTERM,
-				       SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT };
-
 static int open_cgroup_dir(const char *path, int *fd_out)
 {
 	struct statfs sfs;
@@ -209,6 +205,13 @@ static int setup_cgroup(struct session *s, const struct identity *id)
 		cgroup_remove(s->cg_dir);
 		s->cg_created = false;
 	}
+	if (!ret && s->cfg->cgroup_mode == CGROUP_MODE_SELF && cgroup_fd_has_pid(s->cg_fd, getpid()) != 1) {
+		pr_err("--cgroup self: egressd is not in %s, the cgroup its /proc/self/cgroup and mounts point at (is another cgroup2 mount stacked over /sys/fs/cgroup?); refusing to filter a cgroup that is not its own",
+		       s->cg_dir);
+		close(s->cg_fd);
+		s->cg_fd = -1;
+		return -ESTALE;
+	}
 	if (!ret && !s->cg_created && is_root_cgroup(s->cg_fd)) {
 		pr_err("--cgroup %s is the machine's root cgroup: filtering it would filter every process on the machine. Use the default (a fresh cgroup for the command), or run egressd inside a container with a cgroup namespace",
 		       s->cfg->cgroup_mode == CGROUP_MODE_SELF ? "self" : s->cg_dir);
@@ -339,12 +342,7 @@ static int on_signal(struct loop_source *src, const struct signalfd_siginfo *si,
 		loop_reap_others(s->loop);
 		return 0;
 	}
-	/*
-	 * Terminal-generated signals (SI_KERNEL) already reached the command
-	 * through its process group; forwarding them would deliver them twice.
-	 */
-	if (si->ssi_code != SI_KERNEL && s->child > 0)
-		kill(s->child, (int)si->ssi_signo);
+	launch_forward_signal(s->child, si);
 	return 0;
 }
 
@@ -508,9 +506,7 @@ int session_run(struct session *s, const struct identity *id)
 	int ret;
 
 	/* Blocked before fork so no signal is lost; the child unblocks them. */
-	ret = loop_add_signals(s->loop, session_signals,
-			       sizeof(session_signals) / sizeof(session_signals[0]), on_signal, s,
-			       &sig);
+	ret = loop_add_signals(s->loop, launch_signals, launch_nsignals, on_signal, s, &sig);
 	if (ret) {
 		pr_err("cannot set up signal handling: %s", strerror(-ret));
 		return EXIT_EGRESSD_FAILURE;

@@ -754,11 +754,11 @@ static int on_accept(struct loop_source *src, int fd, uint32_t revents, void *us
  * directory (not a symlink), root's, with no group or other bits, or a
  * workload could reach the socket or plant one of its own.
  */
-static int check_dir(const char *dir, char *why, size_t whylen)
+int status_check_dir(const char *dir, bool create, char *why, size_t whylen)
 {
 	struct stat st;
 
-	if (mkdir(dir, 0700) && errno != EEXIST) {
+	if (create && mkdir(dir, 0700) && errno != EEXIST) {
 		int err = -errno;
 
 		snprintf(why, whylen, "cannot create %s: %s", dir, strerror(errno));
@@ -904,7 +904,7 @@ int status_start(struct loop *l, const struct session *s, struct status_server *
 		goto fail;
 	}
 	st->cgid = (uint64_t)cg.st_ino;
-	ret = check_dir(dir, why, sizeof(why));
+	ret = status_check_dir(dir, true, why, sizeof(why));
 	if (ret)
 		goto fail;
 	ret = status_socket_path(dir, st->cgid, getpid(), st->path, sizeof(st->path));

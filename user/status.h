@@ -38,6 +38,14 @@
 /* $EGRESSD_RUNTIME_DIR if set and not empty, else /run/egressd. */
 const char *status_runtime_dir(void);
 
+/*
+ * The runtime directory must be a real directory (not a symlink), root's,
+ * with no group or other bits: otherwise a workload could reach the
+ * sockets or plant one of its own.  create: mkdir it 0700 first if
+ * missing (the server).  0, or -errno with why filled.
+ */
+int status_check_dir(const char *dir, bool create, char *why, size_t whylen);
+
 /* DIR/cg-<cgid>.<pid>.sock into buf.  0, or -ENAMETOOLONG (sun_path). */
 int status_socket_path(const char *dir, uint64_t cgid, pid_t pid, char *buf, size_t len);
 

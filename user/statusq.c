@@ -28,8 +28,9 @@
 int statusq_cgroup_dir(const char *arg, char *dir, size_t len, char *err, size_t errlen)
 {
 	char mnt[PATH_MAX], own[PATH_MAX];
+	bool self = false;
 	struct stat st;
-	int ret, n;
+	int ret, n, fd;
 
 	if (!arg || strcmp(arg, "self") == 0) {
 		ret = cgroup_self_dir(mnt, sizeof(mnt), own, sizeof(own));
@@ -38,6 +39,7 @@ int statusq_cgroup_dir(const char *arg, char *dir, size_t len, char *err, size_t
 			return ret;
 		}
 		n = snprintf(dir, len, "%s", own);
+		self = true;
 	} else if (!*arg) {
 		snprintf(err, errlen, "--cgroup: empty path (use a cgroup directory, or 'self')");
 		return -EINVAL;
@@ -65,6 +67,18 @@ int statusq_cgroup_dir(const char *arg, char *dir, size_t len, char *err, size_t
 		snprintf(err, errlen, "cgroup %s is not a directory", dir);
 		return -ENOTDIR;
 	}
+	if (!self)
+		return 0;
+	/* "self" must really be ours: a stacked mount would name another. */
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	ret = fd < 0 ? -errno : cgroup_fd_has_pid(fd, getpid());
+	if (fd >= 0)
+		close(fd);
+	if (ret != 1) {
+		snprintf(err, errlen, "this process is not in %s, the cgroup /proc/self/cgroup and the mounts point at (is another cgroup2 mount stacked over /sys/fs/cgroup?)",
+			 dir);
+		return ret < 0 ? ret : -ESTALE;
+	}
 	return 0;
 }
 
@@ -77,12 +91,18 @@ static void set_timeouts(int fd)
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 }
 
-/* One exchange: the reply text (malloc'd, NUL-terminated) or -errno. */
-static int ask(const char *path, char **reply)
+/*
+ * One exchange with the egressd of pid: the reply text (malloc'd,
+ * NUL-terminated) or -errno.  The server must be root and that very pid
+ * (SO_PEERCRED): a socket planted by anyone else is not asked (-EPERM).
+ */
+static int ask(const char *path, pid_t pid, char **reply)
 {
 	static const char req[] = "{\"request\":\"status\"}\n";
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	size_t len = 0, cap = 0;
+	struct ucred cred;
+	socklen_t credlen = sizeof(cred);
 	char *buf = NULL;
 	int fd, ret;
 
@@ -91,8 +111,16 @@ static int ask(const char *path, char **reply)
 		return -errno;
 	set_timeouts(fd);
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
-	    send(fd, req, sizeof(req) - 1, MSG_NOSIGNAL) != (ssize_t)(sizeof(req) - 1)) {
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		ret = -errno;
+		goto out;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &credlen) || cred.uid != 0 ||
+	    cred.pid != pid) {
+		ret = -EPERM;
+		goto out;
+	}
+	if (send(fd, req, sizeof(req) - 1, MSG_NOSIGNAL) != (ssize_t)(sizeof(req) - 1)) {
 		ret = -errno;
 		goto out;
 	}
@@ -140,9 +168,25 @@ out:
 	return ret;
 }
 
+/* Why rdir cannot be opened: 0, or the errno of lstat()/opendir(). */
+static int errno_of_dir(const char *rdir)
+{
+	struct stat st;
+	DIR *d;
+
+	if (lstat(rdir, &st))
+		return errno;
+	d = opendir(rdir);
+	if (!d)
+		return errno;
+	closedir(d);
+	return 0;
+}
+
 int statusq_fetch(const char *cgroup_dir, struct json_object **out, char *err, size_t errlen)
 {
 	const char *rdir = status_runtime_dir();
+	char why[PATH_MAX + 128];
 	int ret = -ENOENT, nfound = 0;
 	char last[256] = "";
 	struct dirent *de;
@@ -153,6 +197,17 @@ int statusq_fetch(const char *cgroup_dir, struct json_object **out, char *err, s
 		ret = -errno;
 		snprintf(err, errlen, "cgroup %s: %s", cgroup_dir, strerror(errno));
 		return ret;
+	}
+	if (status_check_dir(rdir, false, why, sizeof(why))) {
+		if (errno_of_dir(rdir) == ENOENT)
+			snprintf(err, errlen, "no egressd serves cgroup %s (%s does not exist: no egressd run with isolation on is running)",
+				 cgroup_dir, rdir);
+		else if (errno_of_dir(rdir) == EACCES)
+			snprintf(err, errlen, "only root may ask egressd's status (%s: %s)", rdir,
+				 strerror(EACCES));
+		else
+			snprintf(err, errlen, "not asking the sockets in %s: %s", rdir, why);
+		return -EPERM;
 	}
 	d = opendir(rdir);
 	if (!d) {
@@ -178,7 +233,7 @@ int statusq_fetch(const char *cgroup_dir, struct json_object **out, char *err, s
 		    status_socket_path(rdir, id, pid, path, sizeof(path)))
 			continue;
 		nfound++;
-		r = ask(path, &reply);
+		r = ask(path, pid, &reply);
 		if (r == -ECONNREFUSED || r == -ENOENT)
 			continue; /* a stale socket: that egressd is gone */
 		if (r) {
@@ -186,6 +241,12 @@ int statusq_fetch(const char *cgroup_dir, struct json_object **out, char *err, s
 				ret = -EACCES;
 				snprintf(last, sizeof(last), "only root may ask egressd's status (%s: %s)",
 					 path, strerror(-r));
+			} else if (r == -EPERM) {
+				if (ret != -EACCES) {
+					ret = -EPERM;
+					snprintf(last, sizeof(last), "%s is not served by root's pid %d, as its name says: not asked",
+						 path, (int)pid);
+				}
 			} else if (ret != -EACCES) {
 				ret = r;
 				snprintf(last, sizeof(last), "egressd pid %d (%s) did not answer: %s",
@@ -201,6 +262,16 @@ int statusq_fetch(const char *cgroup_dir, struct json_object **out, char *err, s
 				ret = -EPROTO;
 				snprintf(last, sizeof(last), "egressd pid %d (%s) answered something that is not a JSON object",
 					 (int)pid, path);
+			}
+			continue;
+		}
+		if (!json_object_object_get_ex(doc, "error", &e) &&
+		    (!json_object_object_get_ex(doc, "pid", &e) || json_object_get_int64(e) != pid)) {
+			json_object_put(doc);
+			if (ret != -EACCES) {
+				ret = -EPROTO;
+				snprintf(last, sizeof(last), "the document from %s names another pid than %d: ignored",
+					 path, (int)pid);
 			}
 			continue;
 		}

@@ -157,6 +157,112 @@ in_cgroup "$REL" "$EGRESSD" exec --user no-such-user-$LAB_ID -- true
 expect_rc 125 "an unknown user"
 expect_grep "$LAB_ERR" "ERROR: --user: no such user \"no-such-user-$LAB_ID\"" "names it"
 
+lab_section "no controlling terminal: the command cannot type into the shell that started it (TIOCSTI)"
+# A pty whose slave is the caller's controlling terminal, as an
+# interactive root shell's is; CMD inherits it as fds 0-2 and tries to
+# push a keystroke into it.  The control runs the same without egressd.
+cat >"$LAB_DIR/ptyrun.py" <<'PYEOF'
+import os, pty, sys
+pid, master = pty.fork()
+if pid == 0:
+    os.execvp(sys.argv[1], sys.argv[1:])
+out = b""
+while True:
+    try:
+        b = os.read(master, 4096)
+    except OSError:
+        break
+    if not b:
+        break
+    out += b
+os.waitpid(pid, 0)
+sys.stdout.write(out.decode(errors="replace").replace("\r\n", "\n"))
+PYEOF
+cat >"$LAB_DIR/sti.py" <<'PYEOF'
+import errno, fcntl, termios
+try:
+    fcntl.ioctl(0, termios.TIOCSTI, b"x")
+    print("TIOCSTI: ok")
+except OSError as e:
+    print("TIOCSTI:", errno.errorcode.get(e.errno, e.errno))
+PYEOF
+chmod 0644 "$LAB_DIR/ptyrun.py" "$LAB_DIR/sti.py"
+PY=/usr/bin/python3
+lab_run_in client "$PY" "$LAB_DIR/ptyrun.py" "$PY" "$LAB_DIR/sti.py"
+if grep -q "TIOCSTI: ok" "$LAB_OUT"; then
+	lab_ok "(control: without egressd, TIOCSTI on the controlling terminal works here)"
+else
+	lab_ok "(control: TIOCSTI is refused here even without egressd: dev.tty.legacy_tiocsti=0; the next two checks cannot fail on this machine)"
+fi
+lab_run_in client "$PY" "$LAB_DIR/ptyrun.py" "$EGRESSD" run --user nobody --allow-domains "" -- "$PY" "$LAB_DIR/sti.py"
+expect_grep "$LAB_OUT" "TIOCSTI: EPERM" "egressd run: the command's TIOCSTI is refused"
+in_cgroup "$REL" "$PY" "$LAB_DIR/ptyrun.py" "$EGRESSD" exec -- "$PY" "$LAB_DIR/sti.py"
+expect_grep "$LAB_OUT" "TIOCSTI: EPERM" "egressd exec: the command's TIOCSTI is refused"
+
+lab_section "egressd exec refuses to take root from the session"
+new_cgroup rootsess
+RS=$NEW_REL
+start_self "$RS" --user root --allow-domains allowed.test
+in_cgroup "$RS" "$EGRESSD" exec -- touch "$LAB_WORK/rootsess.ran"
+expect_rc 125 "a session running as root is not adopted without --user root"
+expect_grep "$LAB_ERR" "runs its command as root; egressd exec takes that only from an explicit --user root" "says so"
+[ -e "$LAB_WORK/rootsess.ran" ] && lab_fail "the command did not run" || lab_ok "the command did not run"
+in_cgroup "$RS" "$EGRESSD" exec --user root -- id -u
+expect_rc 0 "an explicit --user root is taken"
+expect_grep "$LAB_OUT" "^0$" "as uid 0"
+
+lab_section "the client trusts only root's own sockets in a root-only directory"
+FAKE=$LAB_DIR/rt-open
+mkdir -m 1777 "$FAKE" || lab_die "mkdir $FAKE"
+chmod 1777 "$FAKE"
+lab_run_in client env EGRESSD_RUNTIME_DIR="$FAKE" "$EGRESSD" status --verify --cgroup "/sys/fs/cgroup$REL"
+expect_rc 1 "a world-writable runtime directory is refused"
+expect_grep "$LAB_ERR" "not asking the sockets in $FAKE: .*mode 1777" "and named, with its mode"
+# A root-only directory, but a socket whose name claims another pid.
+FAKE2=$LAB_DIR/rt-fake
+mkdir -m 0700 "$FAKE2" || lab_die "mkdir $FAKE2"
+CGID=$(stat -c %i "$LAB_CG2$REL")
+cat >"$LAB_DIR/fake.py" <<'PYEOF'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1])
+s.listen(4)
+open(sys.argv[1] + ".ready", "w").close()
+while True:
+    c, _ = s.accept()
+    c.recv(100)
+    c.sendall(json.dumps({"pid": 4242, "mode": "enforcing"}).encode())
+    c.close()
+PYEOF
+"$PY" "$LAB_DIR/fake.py" "$FAKE2/cg-$CGID.4242.sock" &
+FAKEPID=$!
+LAB_PIDS+=("$FAKEPID")
+lab_wait 5 "the fake server" test -e "$FAKE2/cg-$CGID.4242.sock.ready"
+lab_run_in client env EGRESSD_RUNTIME_DIR="$FAKE2" "$EGRESSD" status --verify --cgroup "/sys/fs/cgroup$REL"
+expect_rc 1 "a socket not served by the pid its name gives is not believed"
+expect_grep "$LAB_ERR" "is not served by root's pid 4242, as its name says: not asked" "says why"
+kill "$FAKEPID" 2>/dev/null
+
+lab_section "a cgroup2 mount stacked over another: self is checked, not assumed"
+new_cgroup over
+OV=$NEW_REL
+# In the runner's private mount namespace: cgroup $OV bound over the
+# mount, so /proc/self/cgroup's path resolves to a cgroup we are not in:
+# $OV's children of the same names.
+mkdir "$LAB_CG2$OV$REL" "$LAB_CG2$OV$BARE" || lab_die "nested cgroups under $OV"
+lab_register_cgroup "$LAB_CG2$OV$REL"
+lab_register_cgroup "$LAB_CG2$OV$BARE"
+lab_run_in client sh -c 'echo $$ >"/sys/fs/cgroup$1/cgroup.procs" && mount --bind "/sys/fs/cgroup$2" /sys/fs/cgroup && shift 2 && exec "$@"' sh \
+	"$REL" "$OV" "$EGRESSD" exec -- touch "$LAB_WORK/over.ran"
+expect_rc 125 "egressd exec under a stacked mount is refused"
+expect_grep "$LAB_ERR" "this process is not in .* \(is another cgroup2 mount stacked over /sys/fs/cgroup" "says why"
+[ -e "$LAB_WORK/over.ran" ] && lab_fail "the command did not run" || lab_ok "the command did not run"
+lab_run_in client sh -c 'echo $$ >"/sys/fs/cgroup$1/cgroup.procs" && mount --bind "/sys/fs/cgroup$2" /sys/fs/cgroup && shift 2 && exec "$@"' sh \
+	"$BARE" "$OV" "$EGRESSD" run --cgroup self --user nobody --allow-domains "" -- touch "$LAB_WORK/over2.ran"
+expect_rc 125 "egressd run --cgroup self under a stacked mount is refused"
+expect_grep "$LAB_ERR" "cgroup self: egressd is not in .*refusing to filter a cgroup that is not its own" "says why"
+[ -e "$LAB_WORK/over2.ran" ] && lab_fail "the command did not run" || lab_ok "the command did not run"
+
 lab_section "egressd run --cgroup self still runs, and stops cleanly"
 lab_alive "$EG" && lab_ok "egressd is still running" || lab_fail "egressd is still running"
 kill -TERM "$EG"
