@@ -415,17 +415,21 @@ static int dests_collect(const struct policy *p, enum entry_kind kind, struct de
 	return 0;
 }
 
-/* Does any CIDR destination cover a/bits? */
-static bool cidr_covers(const struct dest *c, size_t nc, const char *text, unsigned int bits)
+/*
+ * Does a CIDR destination cover a/bits: 2 with every port, 1 only with
+ * some ports, 0 not at all?
+ */
+static int cidr_covers(const struct dest *c, size_t nc, const char *text, unsigned int bits)
 {
 	struct addr a;
+	int best = 0;
 
 	if (addr_parse(text, &a))
-		return false;
+		return 0;
 	for (size_t i = 0; i < nc; i++)
 		if (addr_prefix_covers(&c[i].e->addr, c[i].e->prefixlen, &a, bits))
-			return true;
-	return false;
+			best = c[i].ports.all ? 2 : (best > 1 ? best : 1);
+	return best;
 }
 
 static bool is_loopback(const struct entry *e)
@@ -561,22 +565,30 @@ static void cidr_rules_out(FILE *f, const struct dest *d, size_t nd)
  * egressd never learns a cloud metadata address from a DNS answer
  * (learn.c); Cilium's toFQDNs would allow whatever a name resolves to.
  * A deny rule takes precedence over every allow, so it closes that, but
- * it would also override an explicit CIDR entry: add it only for the
- * addresses no CIDR entry covers.
+ * it would also override an explicit CIDR entry: leave it out for an
+ * address a CIDR entry allows on every port (warnings() says so for one
+ * allowed on some ports only, where the deny stays).
  */
+static const struct {
+	const char *addr;
+	unsigned int bits;
+} meta[] = {
+	{ "169.254.169.254", 32 },
+	{ "fd00:ec2::254", 128 },
+};
+
 static void metadata_deny_out(FILE *f, const struct dest *c, size_t nc)
 {
-	static const struct {
-		const char *addr;
-		unsigned int bits;
-	} meta[] = {
-		{ "169.254.169.254", 32 },
-		{ "fd00:ec2::254", 128 },
-	};
 	bool any = false;
 
 	for (size_t i = 0; i < sizeof(meta) / sizeof(meta[0]); i++) {
-		if (cidr_covers(c, nc, meta[i].addr, meta[i].bits))
+		/*
+		 * Covered on some ports only: the deny stays, on every port,
+		 * narrower than egressd (which allows those ports).  Without
+		 * it a wildcard answer naming the address would open it on
+		 * every port in Cilium.
+		 */
+		if (cidr_covers(c, nc, meta[i].addr, meta[i].bits) == 2)
 			continue;
 		if (!any) {
 			fputs("  # egressd never learns a cloud metadata address from a DNS answer;\n"
@@ -612,6 +624,10 @@ static void warnings(const struct export_opts *o, const struct dest *d, size_t n
 	if (wild)
 		warnf(o, "Cilium learns every address a wildcard name resolves to; egressd does not learn "
 			 "private or local ones for wildcard names (--allow-private-answers): see docs/cilium.md");
+	for (i = 0; nd && i < sizeof(meta) / sizeof(meta[0]); i++)
+		if (cidr_covers(c, nc, meta[i].addr, meta[i].bits) == 1)
+			warnf(o, "%s/%u is allowed on some ports only: the export denies it on every port, since Cilium's toFQDNs would otherwise reach it on every port through a name that resolves to it (narrower than egressd run)",
+			      meta[i].addr, meta[i].bits);
 	for (i = 0; i < nc; i++) {
 		char buf[ENTRY_STRLEN];
 		struct entry e = *c[i].e;
@@ -622,6 +638,32 @@ static void warnings(const struct export_opts *o, const struct dest *d, size_t n
 		warnf(o, "%s: a loopback destination has no effect in Cilium (a pod's loopback is never filtered)",
 		      entry_format(&e, buf, sizeof(buf)));
 	}
+}
+
+/*
+ * The CIDR entries through the same compiler egressd run uses, so that an
+ * allowlist run refuses (more ports on a prefix, with those of every
+ * prefix covering it, than a rule holds) is refused here with the same
+ * words, not exported.
+ */
+static int cidrs_compile(const struct policy *p, char *err, size_t errlen)
+{
+	struct policy cidrs;
+	struct rule *rules = NULL;
+	size_t nrules = 0;
+	int ret = 0;
+
+	policy_init(&cidrs);
+	for (size_t i = 0; i < p->n && !ret; i++)
+		if (p->entries[i].kind == ENTRY_CIDR)
+			ret = policy_add(&cidrs, &p->entries[i]);
+	if (ret)
+		errf(err, errlen, "out of memory");
+	else
+		ret = policy_compile(&cidrs, &rules, &nrules, err, errlen) ? -EINVAL : 0;
+	free(rules);
+	policy_free(&cidrs);
+	return ret;
 }
 
 int export_cilium(const struct policy *p, const struct export_opts *o, char **out, char *err,
@@ -654,7 +696,9 @@ int export_cilium(const struct policy *p, const struct export_opts *o, char **ou
 		snprintf(def_sel.value, sizeof(def_sel.value), "%s", name);
 	}
 
-	ret = dests_collect(p, ENTRY_DOMAIN, &d, &nd, err, errlen);
+	ret = cidrs_compile(p, err, errlen);
+	if (!ret)
+		ret = dests_collect(p, ENTRY_DOMAIN, &d, &nd, err, errlen);
 	if (!ret)
 		ret = dests_collect(p, ENTRY_CIDR, &c, &nc, err, errlen);
 	if (ret)

@@ -351,6 +351,34 @@ lab_run_in plain "$EGRESSD" policy frob
 expect_rc 125 "egressd policy frob: exit 125"
 expect_fgrep "$LAB_ERR" '"frob"' "egressd policy frob: names frob"
 
+lab_section "what egressd run refuses is refused: ports gathered across covering prefixes (red team)"
+COVER="$(for p in $(seq 1 10); do printf '10.0.0.0/8:%s ' "$p"; done)$(for p in $(seq 11 20); do printf '10.1.0.0/16:%s ' "$p"; done)"
+expect_bad "17+ ports on 10.1.0.0/16 with those of 10.0.0.0/8" "10.1.0.0/16: more than 16 distinct ports" \
+	--format cilium -a "$COVER"
+
+PY=/usr/bin/python3
+lab_section "the metadata address, allowed on one port only, stays denied on every port (red team)"
+lab_run_in plain "$EGRESSD" policy export --format cilium --allow-domains '*.example.com 169.254.169.254:80'
+expect_rc 0 "exported"
+"$PY" - "$LAB_OUT" <<'PYEOF' >"$LAB_DIR/meta.txt"
+import sys, yaml
+d = yaml.safe_load(open(sys.argv[1]))
+for r in d["spec"].get("egressDeny", []):
+    for c in r.get("toCIDRSet", []):
+        print("deny", c["cidr"], "ports" if "toPorts" in r else "all")
+PYEOF
+expect_grep "$LAB_DIR/meta.txt" "^deny 169\.254\.169\.254/32 all$" "169.254.169.254 is denied on every port"
+expect_grep "$LAB_ERR" "169.254.169.254/32 is allowed on some ports only: the export denies it on every port" "with a warning"
+lab_run_in plain "$EGRESSD" policy export --format cilium --allow-domains '*.example.com 169.254.169.254'
+"$PY" - "$LAB_OUT" <<'PYEOF' >"$LAB_DIR/meta2.txt"
+import sys, yaml
+d = yaml.safe_load(open(sys.argv[1]))
+for r in d["spec"].get("egressDeny", []):
+    for c in r.get("toCIDRSet", []):
+        print("deny", c["cidr"])
+PYEOF
+expect_no_grep "$LAB_DIR/meta2.txt" "169\.254\.169\.254" "(control: allowed on every port, it is not denied)"
+
 lab_section "control: good options pass"
 lab_run_in plain "$EGRESSD" policy export --format cilium -a example.com --name ok-name --selector app=x
 expect_rc 0 "good options: exit 0"
