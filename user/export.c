@@ -28,18 +28,6 @@ struct dest {
 	struct portset ports;  /* union over every entry naming it */
 };
 
-static void __attribute__((format(printf, 3, 4)))
-errf(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 static void __attribute__((format(printf, 2, 3)))
 warnf(const struct export_opts *o, const char *fmt, ...)
 {
@@ -113,7 +101,7 @@ int export_name_validate(const char *name, char *err, size_t errlen)
 	why = dns1123_why(name, strlen(name), true, 253);
 	if (!why)
 		return 0;
-	errf(err, errlen, "invalid policy name \"%s\": %s (a Kubernetes name is a DNS-1123 subdomain, like \"%s\")",
+	text_errf(err, errlen, "invalid policy name \"%s\": %s (a Kubernetes name is a DNS-1123 subdomain, like \"%s\")",
 	     q(name, b, sizeof(b)), why, EXPORT_DEFAULT_NAME);
 	return -EINVAL;
 }
@@ -128,7 +116,7 @@ int export_namespace_validate(const char *ns, char *err, size_t errlen)
 	why = dns1123_why(ns, strlen(ns), false, 63);
 	if (!why)
 		return 0;
-	errf(err, errlen, "invalid namespace \"%s\": %s (a namespace is a DNS-1123 label, like \"default\")",
+	text_errf(err, errlen, "invalid namespace \"%s\": %s (a namespace is a DNS-1123 label, like \"default\")",
 	     q(ns, b, sizeof(b)), why);
 	return -EINVAL;
 }
@@ -162,7 +150,7 @@ int export_label_parse(const char *text, struct export_label *out, char *err, si
 		text = "";
 	eq = strchr(text, '=');
 	if (!eq) {
-		errf(err, errlen, "invalid label \"%s\": not KEY=VALUE", q(text, b, sizeof(b)));
+		text_errf(err, errlen, "invalid label \"%s\": not KEY=VALUE", q(text, b, sizeof(b)));
 		return -EINVAL;
 	}
 	key = text;
@@ -178,7 +166,7 @@ int export_label_parse(const char *text, struct export_label *out, char *err, si
 
 		why = dns1123_why(name, plen, true, 253);
 		if (why) {
-			errf(err, errlen, "invalid label key in \"%s\": the prefix before '/' is not a DNS-1123 subdomain: %s",
+			text_errf(err, errlen, "invalid label key in \"%s\": the prefix before '/' is not a DNS-1123 subdomain: %s",
 			     q(text, b, sizeof(b)), why);
 			return -EINVAL;
 		}
@@ -187,13 +175,13 @@ int export_label_parse(const char *text, struct export_label *out, char *err, si
 	}
 	why = namelen ? label_part_why(name, namelen) : "is empty";
 	if (why) {
-		errf(err, errlen, "invalid label key in \"%s\": the name part %s (a key is [PREFIX/]NAME, like \"app\" or \"example.com/app\")",
+		text_errf(err, errlen, "invalid label key in \"%s\": the name part %s (a key is [PREFIX/]NAME, like \"app\" or \"example.com/app\")",
 		     q(text, b, sizeof(b)), why);
 		return -EINVAL;
 	}
 	why = label_part_why(eq + 1, strlen(eq + 1));
 	if (why) {
-		errf(err, errlen, "invalid label value in \"%s\": it %s", q(text, b, sizeof(b)), why);
+		text_errf(err, errlen, "invalid label value in \"%s\": it %s", q(text, b, sizeof(b)), why);
 		return -EINVAL;
 	}
 	memcpy(l.key, key, keylen);
@@ -211,7 +199,7 @@ static int labels_check(const char *opt, const struct export_label *l, size_t n,
 	size_t i, j;
 
 	if (n > EXPORT_MAX_LABELS) {
-		errf(err, errlen, "%s: more than %d labels", opt, EXPORT_MAX_LABELS);
+		text_errf(err, errlen, "%s: more than %d labels", opt, EXPORT_MAX_LABELS);
 		return -EINVAL;
 	}
 	for (i = 0; i < n; i++) {
@@ -220,7 +208,7 @@ static int labels_check(const char *opt, const struct export_label *l, size_t n,
 			return -EINVAL;
 		for (j = 0; j < i; j++) {
 			if (!strcmp(l[i].key, l[j].key)) {
-				errf(err, errlen, "%s: label key \"%s\" given twice", opt, l[i].key);
+				text_errf(err, errlen, "%s: label key \"%s\" given twice", opt, l[i].key);
 				return -EINVAL;
 			}
 		}
@@ -404,7 +392,7 @@ static int dests_collect(const struct policy *p, enum entry_kind kind, struct de
 		/* The limit egressd run has for one name or prefix. */
 		e = *d[i].e;
 		e.port = 0;
-		errf(err, errlen, "more than %d ports for %s: egressd run refuses this allowlist too",
+		text_errf(err, errlen, "more than %d ports for %s: egressd run refuses this allowlist too",
 		     EGRESS_MAX_PORTS, entry_format(&e, buf, sizeof(buf)));
 		free(d);
 		return -EINVAL;
@@ -658,7 +646,7 @@ static int cidrs_compile(const struct policy *p, char *err, size_t errlen)
 		if (p->entries[i].kind == ENTRY_CIDR)
 			ret = policy_add(&cidrs, &p->entries[i]);
 	if (ret)
-		errf(err, errlen, "out of memory");
+		text_errf(err, errlen, "out of memory");
 	else
 		ret = policy_compile(&cidrs, &rules, &nrules, err, errlen) ? -EINVAL : 0;
 	free(rules);
@@ -688,7 +676,7 @@ int export_cilium(const struct policy *p, const struct export_opts *o, char **ou
 		return ret;
 	if (!o->nselector) {
 		if (strlen(name) > EXPORT_LABEL_VALUE_MAX) {
-			errf(err, errlen, "the policy name \"%s\" is longer than %d characters, too long for the default selector %s=NAME; give --selector KEY=VALUE",
+			text_errf(err, errlen, "the policy name \"%s\" is longer than %d characters, too long for the default selector %s=NAME; give --selector KEY=VALUE",
 			     name, EXPORT_LABEL_VALUE_MAX, EXPORT_DEFAULT_SELECTOR_KEY);
 			return -EINVAL;
 		}
@@ -766,6 +754,6 @@ cleanup:
 	free(d);
 	free(c);
 	if (ret == -ENOMEM)
-		errf(err, errlen, "out of memory");
+		text_errf(err, errlen, "out of memory");
 	return ret;
 }

@@ -16,21 +16,9 @@
 #include <sys/stat.h>
 
 #include "policy.h"
+#include "text.h"
 
 #define ERR_LEN 1024
-
-/* Messages nest other messages; truncation is fine, so no -Wformat-truncation. */
-static void __attribute__((format(printf, 3, 4)))
-errf(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 void policy_init(struct policy *p)
 {
@@ -217,7 +205,7 @@ static int policy_merge(struct policy *p, const struct policy *src, char *err,
 		/* Only reachable without the room; policy_add only appends. */
 		p->n = n0;
 		index_rebuild(p);
-		errf(err, errlen, "out of memory adding allowlist entries");
+		text_errf(err, errlen, "out of memory adding allowlist entries");
 	}
 	return ret;
 }
@@ -250,7 +238,7 @@ static int add_items(struct policy *tmp, const char *s, const char *where, char 
 			return 0;
 		if (!*s || *s == ',') {
 			if (after_comma || item == 0) {
-				errf(err, errlen,
+				text_errf(err, errlen,
 				     "%s%sitem %zu is empty (doubled, leading or trailing comma?)",
 				     where, *where ? "" : "list ", item + 1);
 				return -EINVAL;
@@ -268,21 +256,21 @@ static int add_items(struct policy *tmp, const char *s, const char *where, char 
 
 		tok = strndup(start, s - start);
 		if (!tok) {
-			errf(err, errlen, "%sout of memory", where);
+			text_errf(err, errlen, "%sout of memory", where);
 			return -ENOMEM;
 		}
 		ret = entry_parse(tok, &e, eerr, sizeof(eerr));
 		free(tok);
 		if (ret) {
 			if (*where)
-				errf(err, errlen, "%s%s", where, eerr);
+				text_errf(err, errlen, "%s%s", where, eerr);
 			else
-				errf(err, errlen, "list item %zu: %s", item, eerr);
+				text_errf(err, errlen, "list item %zu: %s", item, eerr);
 			return ret;
 		}
 		ret = policy_add(tmp, &e);
 		if (ret) {
-			errf(err, errlen, "%sout of memory", where);
+			text_errf(err, errlen, "%sout of memory", where);
 			return ret;
 		}
 	}
@@ -297,7 +285,7 @@ int policy_add_list(struct policy *p, const char *list, char *err, size_t errlen
 	policy_init(&tmp);
 	ret = add_items(&tmp, list ? list : "", "", lerr, sizeof(lerr));
 	if (ret) {
-		errf(err, errlen, "%s", lerr);
+		text_errf(err, errlen, "%s", lerr);
 		goto out;
 	}
 	ret = policy_merge(p, &tmp, err, errlen);
@@ -315,13 +303,13 @@ static int add_line(struct policy *tmp, char *line, const char *path, size_t lin
 	hash = strchr(line, '#');
 	if (hash)
 		*hash = '\0';
-	errf(where, sizeof(where), "%s:%zu: ", path, lineno);
+	text_errf(where, sizeof(where), "%s:%zu: ", path, lineno);
 	return add_items(tmp, line, where, err, errlen);
 }
 
 static int file_too_big(const char *path, char *err, size_t errlen)
 {
-	errf(err, errlen, "\"%s\": larger than %u MiB, the most an allow file may hold", path,
+	text_errf(err, errlen, "\"%s\": larger than %u MiB, the most an allow file may hold", path,
 	     POLICY_FILE_MAX >> 20);
 	return -EFBIG;
 }
@@ -345,7 +333,7 @@ int policy_add_file(struct policy *p, const char *path, char *err, size_t errlen
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
 		ret = -errno;
-		errf(lerr, sizeof(lerr), "cannot open \"%s\": %s", path, strerror(-ret));
+		text_errf(lerr, sizeof(lerr), "cannot open \"%s\": %s", path, strerror(-ret));
 		goto cleanup;
 	}
 	/* A regular file can fail before anything is parsed. */
@@ -360,7 +348,7 @@ int policy_add_file(struct policy *p, const char *path, char *err, size_t errlen
 			continue;
 		if (got < 0) {
 			ret = -errno;
-			errf(lerr, sizeof(lerr), "cannot read \"%s\": %s", path,
+			text_errf(lerr, sizeof(lerr), "cannot read \"%s\": %s", path,
 			     strerror(-ret));
 			goto cleanup;
 		}
@@ -387,14 +375,14 @@ int policy_add_file(struct policy *p, const char *path, char *err, size_t errlen
 			/* It would end the line for every str*() below, silently. */
 			if (c == '\0') {
 				ret = -EINVAL;
-				errf(lerr, sizeof(lerr),
+				text_errf(lerr, sizeof(lerr),
 				     "%s:%zu: NUL byte at column %zu (not a text file?)", path,
 				     lineno, len + 1);
 				goto cleanup;
 			}
 			if (len == POLICY_LINE_MAX) {
 				ret = -EINVAL;
-				errf(lerr, sizeof(lerr), "%s:%zu: line longer than %d bytes", path,
+				text_errf(lerr, sizeof(lerr), "%s:%zu: line longer than %d bytes", path,
 				     lineno, POLICY_LINE_MAX);
 				goto cleanup;
 			}
@@ -411,7 +399,7 @@ int policy_add_file(struct policy *p, const char *path, char *err, size_t errlen
 	ret = policy_merge(p, &tmp, lerr, sizeof(lerr));
 cleanup:
 	if (ret)
-		errf(err, errlen, "%s", lerr);
+		text_errf(err, errlen, "%s", lerr);
 	if (fd >= 0)
 		close(fd);
 	policy_free(&tmp);
@@ -507,14 +495,14 @@ static int check_entries(const struct policy *p, char *err, size_t errlen)
 		const struct entry *e = &p->entries[i];
 
 		if (e->kind == ENTRY_DOMAIN) {
-			errf(err, errlen,
+			text_errf(err, errlen,
 			     "unresolved domain \"%s\" (resolve names before compiling)",
 			     e->name);
 			return -EINVAL;
 		}
 		if ((e->addr.family != AF_INET && e->addr.family != AF_INET6) ||
 		    e->prefixlen > addr_len(&e->addr) * 8) {
-			errf(err, errlen, "invalid prefix %s/%u (family %d)",
+			text_errf(err, errlen, "invalid prefix %s/%u (family %d)",
 			     addr_format(&e->addr, a, sizeof(a)), e->prefixlen, e->addr.family);
 			return -EINVAL;
 		}
@@ -545,7 +533,7 @@ int policy_compile(const struct policy *p, struct rule **out, size_t *nout,
 	keys = calloc(p->n ? p->n : 1, sizeof(*keys));
 	if (!keys) {
 		ret = -ENOMEM;
-		errf(err, errlen, "out of memory compiling the allowlist");
+		text_errf(err, errlen, "out of memory compiling the allowlist");
 		goto cleanup;
 	}
 	for (i = 0; i < p->n; i++) {
@@ -565,7 +553,7 @@ int policy_compile(const struct policy *p, struct rule **out, size_t *nout,
 	rules = calloc(nr ? nr : 1, sizeof(*rules));
 	if (!rules) {
 		ret = -ENOMEM;
-		errf(err, errlen, "out of memory compiling the allowlist");
+		text_errf(err, errlen, "out of memory compiling the allowlist");
 		goto cleanup;
 	}
 
@@ -616,7 +604,7 @@ int policy_compile(const struct policy *p, struct rule **out, size_t *nout,
 
 		if (nopen == OPEN_MAX) {
 			ret = -EOVERFLOW;
-			errf(err, errlen, "%s/%u: prefixes nested deeper than %d",
+			text_errf(err, errlen, "%s/%u: prefixes nested deeper than %d",
 			     addr_format(&r->addr, a, sizeof(a)), r->prefixlen, OPEN_MAX);
 			goto cleanup;
 		}
@@ -627,7 +615,7 @@ int policy_compile(const struct policy *p, struct rule **out, size_t *nout,
 
 	if (bad_idx != SIZE_MAX) {
 		ret = -EINVAL;
-		errf(err, errlen,
+		text_errf(err, errlen,
 		     "%s/%u: more than %d distinct ports (its own and those of every prefix covering it)",
 		     addr_format(&rules[bad].addr, a, sizeof(a)), rules[bad].prefixlen,
 		     EGRESS_MAX_PORTS);

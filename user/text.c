@@ -3,6 +3,7 @@
  * Escaping untrusted text for messages and for JSON (see text.h): the one
  * place that decides what a hostile byte looks like on output.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -62,4 +63,15 @@ void text_json_str(FILE *f, const char *s, size_t max)
 			fputc(c, f);
 	}
 	fputc('"', f);
+}
+
+void text_errf(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
 }

@@ -30,4 +30,11 @@ const char *text_quote(const char *s, size_t len, char *buf, size_t size);
  */
 void text_json_str(FILE *f, const char *s, size_t max);
 
+/*
+ * printf into an error buffer the caller hands down (err may be NULL or
+ * errlen 0: nothing is written).  Messages nest other messages, so
+ * truncation is fine.
+ */
+void __attribute__((format(printf, 3, 4))) text_errf(char *err, size_t errlen, const char *fmt, ...);
+
 #endif

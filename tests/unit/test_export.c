@@ -318,7 +318,7 @@ static void test_export_errors(void **state)
 	list[0] = '\0';
 	for (int i = 1; i <= EGRESS_MAX_PORTS + 1; i++)
 		snprintf(list + strlen(list), sizeof(list) - strlen(list), "198.51.100.0/24:%d ", i);
-	expect_export_error(list, &o, "more than 16 ports for 198.51.100.0/24");
+	expect_export_error(list, &o, "198.51.100.0/24: more than 16 distinct ports");
 
 	o.name = "Not_A_Name";
 	expect_export_error("x.example", &o, "\"Not_A_Name\"");
