@@ -763,6 +763,14 @@ static __always_inline __u32 parse_v4(struct __sk_buff *skb, struct dest *d)
 	return 0;
 }
 
+/* The IPv6 extension headers (RFC 8200 and the IANA list), ESP aside. */
+static __always_inline bool ipv6_is_exthdr(__u8 h)
+{
+	return h == NEXTHDR_HOP || h == NEXTHDR_ROUTING || h == NEXTHDR_FRAGMENT ||
+	       h == NEXTHDR_AUTH || h == NEXTHDR_DEST || h == 135 /* mobility */ ||
+	       h == 139 /* HIP */ || h == 140 /* shim6 */ || h == 253 || h == 254;
+}
+
 static __always_inline __u32 parse_v6(struct __sk_buff *skb, struct dest *d)
 {
 	struct ipv6hdr ip6h;
@@ -839,10 +847,15 @@ static __always_inline __u32 parse_v6(struct __sk_buff *skb, struct dest *d)
 		}
 	}
 	/*
-	 * Chain longer than we walk: the L4 header is out of reach, so the
-	 * packet has no port we trust; only all-ports rules pass it.
+	 * Chain longer than we walk.  Still inside extension headers: one
+	 * of those left could be a routing header whose segment list names
+	 * the real destination, and no kernel builds such a chain for an
+	 * ordinary sender, so drop.  At an upper-layer header we did not
+	 * read: the packet has no port we trust; only all-ports rules pass.
 	 */
 	d->proto = nexthdr;
+	if (ipv6_is_exthdr(nexthdr))
+		return EGRESS_DROP_MALFORMED;
 	return 0;
 }
 
