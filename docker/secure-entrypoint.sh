@@ -63,6 +63,12 @@ if [ -z "${PARA_ALLOWED_DOMAINS+set}" ]; then
 	die "PARA_NETWORK_ISOLATION is true but PARA_ALLOWED_DOMAINS is not set; set it to the allowlist, or to \"\" to allow nothing"
 fi
 user=${PARA_USER:-para}
+# Never root: a uid-0 session could rewrite root's files in the image
+# (egressd itself) for a later root `docker exec` to run.  A user id
+# cannot tell is left to egressd, which names it.
+if [ "$(id -u -- "$user" 2>/dev/null || true)" = 0 ]; then
+	die "PARA_USER=\"$user\" is root; the session must run as a non-root user (default: para)"
+fi
 
 if ! command -v "$EGRESSD" >/dev/null 2>&1; then
 	die "PARA_NETWORK_ISOLATION is true but $EGRESSD is not installed in this image"

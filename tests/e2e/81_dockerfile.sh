@@ -289,6 +289,14 @@ if argv_is run --cgroup self --allow-domains "" --user dev -- cmd "a b" c; then
 else
 	lab_fail "PARA_ALLOWED_DOMAINS=\"\" and PARA_USER" "argv: $(tr '\n' '|' <"$T/argv" 2>/dev/null)"
 fi
+for u in root 0; do
+	ep PARA_NETWORK_ISOLATION=true PARA_ALLOWED_DOMAINS=a.test "PARA_USER=$u"
+	if [ "$EP_RC" = 125 ] && [ ! -e "$T/argv" ] && grep -q "PARA_USER=\"$u\" is root" "$T/err"; then
+		lab_ok "PARA_USER=$u: refused, 125, nothing run (red team)"
+	else
+		lab_fail "PARA_USER=$u: refused" "rc=$EP_RC argv: $(tr '\n' '|' <"$T/argv" 2>/dev/null)"
+	fi
+done
 ep PARA_NETWORK_ISOLATION=true
 if [ "$EP_RC" = 125 ] && [ ! -e "$T/argv" ] && grep -q 'PARA_ALLOWED_DOMAINS is not set' "$T/err"; then
 	lab_ok "true without PARA_ALLOWED_DOMAINS: refused, 125, nothing run"
