@@ -80,6 +80,10 @@ check_rc=0
 check_out=$("$EGRESSD" check 2>&1) || check_rc=$?
 if [ "$check_rc" -ne 0 ]; then
 	printf '%s\n' "$check_out" | grep -v -E '^[[:space:]]*(ok|OK)([[:space:]:]|$)' >&2 || true
+	# The seed's words for a missing capability, which para's users know.
+	if printf '%s\n' "$check_out" | grep -q -E '^FAIL[[:space:]]+CAP_(BPF|NET_ADMIN)[[:space:]]'; then
+		printf '%s\n' "ERROR: Network isolation requires CAP_BPF and CAP_NET_ADMIN capabilities" >&2
+	fi
 	die "egressd cannot enforce network isolation here; the container stops (run: egressd check)"
 fi
 

@@ -544,6 +544,8 @@ expect_grep "$CTR_DIR/nobpf/err" '^FAIL +CAP_BPF .*--cap-add BPF' \
 	"with egressd check's capability line and its Docker fix (--cap-add BPF)"
 expect_no_grep "$CTR_DIR/nobpf/err" '^ok ' "and none of check's ok lines"
 expect_fgrep "$CTR_DIR/nobpf/err" "(run: egressd check)" "and the entrypoint's pointer to egressd check"
+expect_fgrep "$CTR_DIR/nobpf/err" "ERROR: Network isolation requires CAP_BPF and CAP_NET_ADMIN capabilities" \
+	"and the seed's capability message"
 expect_no_grep "$CTR_DIR/nobpf/out" COMMAND-RAN "the command never ran"
 ctr_bundle nobpf2 --raw --caps "$NOBPF_CAPS" -- \
 	egressd run --cgroup self --allow-domains allowed.test --user para -- sh -c 'echo COMMAND-RAN'
