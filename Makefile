@@ -170,7 +170,7 @@ test-adversarial: test-bins
 # bench/: the load generators, the floor program and the test_run cost
 # meter, all under $(OUTPUT)/bench (see bench/README.md).
 BENCH_DIR  := $(OUTPUT)/bench
-BENCH_BINS := $(BENCH_DIR)/connsrv $(BENCH_DIR)/connrate $(BENCH_DIR)/progcost \
+BENCH_BINS := $(BENCH_DIR)/connsrv $(BENCH_DIR)/connrate $(BENCH_DIR)/progcost $(BENCH_DIR)/floor \
 	      $(BENCH_DIR)/noop.bpf.o
 
 $(BENCH_DIR):
@@ -183,6 +183,10 @@ $(BENCH_DIR)/%.o: bench/%.c $(SKELS) | $(BENCH_DIR)
 $(BENCH_DIR)/connsrv $(BENCH_DIR)/connrate: $(BENCH_DIR)/%: $(BENCH_DIR)/%.o
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@
+
+$(BENCH_DIR)/floor: $(BENCH_DIR)/floor.o
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null) -o $@
 
 $(BENCH_DIR)/progcost: $(BENCH_DIR)/progcost.o $(LIB_OBJS)
 	$(call msg,LINK,$@)
