@@ -17,7 +17,7 @@
 # iptables and ipset state, nothing else).
 set -euo pipefail
 
-META= CA= NAMES= RESOLVER= CIDRS=
+META='' CA='' NAMES='' RESOLVER='' CIDRS=''
 while [ $# -gt 0 ]; do
 	case $1 in
 	--meta) META=$2; shift 2 ;;

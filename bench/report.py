@@ -136,6 +136,16 @@ def main():
                      'goal_ns': 60}
     R['in_place']['met'] = (R['in_place']['median_above_noop_ns'] or 1e9) <= 60
 
+    # ---- per-program cost of a new connection (bpf_stats, connrate) ----
+    cp = collections.defaultdict(lambda: collections.defaultdict(list))
+    for s in raw:
+        if s['metric'] == 'connprog':
+            for k in ('value', 'runs_per_conn', 'ns_per_conn'):
+                cp[s['prog']][k].append(s[k])
+    R['conn_programs'] = {n: {'ns_per_run': med(d['value']), 'runs_per_conn': med(d['runs_per_conn']),
+                              'ns_per_conn': med(d['ns_per_conn']), 'samples': d}
+                          for n, d in cp.items()}
+
     # ---- test_run cost and map fill ----
     pc = collections.defaultdict(lambda: collections.defaultdict(list))
     for s in raw:
@@ -321,6 +331,15 @@ plot "{dat}" u 1:2 w lp t "egressd run -- true", "" u 1:($3>0?$3:1/0) w p pt 7 p
       f"program {fmt(ipl['median_noop_ns'], 1)} ns, so **{fmt(ipl['median_above_noop_ns'], 1)} ns above "
       f"the empty program** (per repetition: {', '.join(fmt(x, 1) for x in ipl['above_noop_ns'])}). "
       'Nearly every packet of this run belongs to one established flow.\n')
+    if R['conn_programs']:
+        tot = sum(d['ns_per_conn'] or 0 for d in R['conn_programs'].values())
+        w('Where a new TCP connection\'s BPF time goes (bpf_stats during a connrate run under egressd, '
+          f'medians; {fmt(tot / 1000, 2)} us of BPF per connection in all):\n')
+        w('| program | runs per connection | ns per run | ns per connection |')
+        w('|---|---|---|---|')
+        for n, d in sorted(R['conn_programs'].items(), key=lambda kv: -(kv[1]['ns_per_conn'] or 0)):
+            w(f"| {n} | {fmt(d['runs_per_conn'], 2)} | {fmt(d['ns_per_run'], 1)} | {fmt(d['ns_per_conn'], 0)} |")
+        w('')
     w('Through `bpf_prog_test_run_opts` (bench/progcost.c; the maps filled by the real loader as '
       '`egressd run` fills them; UDP packets, v4 and v6, each to an address inside a different rule), '
       'ns per packet above the empty program run the same way, medians:\n')

@@ -25,7 +25,15 @@
 # each as a ratio to the no-filter run of the same repetition.
 set -u -o pipefail
 
-REPO=$(cd "$(dirname "$0")/.." && pwd)
+# bash reads a script while it runs it: run a private copy, so that an edit
+# of bench/run.sh during a 15-minute run cannot change it half-way.
+if [ -z "${BENCH_REPO:-}" ]; then
+	BENCH_REPO=$(cd "$(dirname "$0")/.." && pwd) || exit 1
+	copy=$(mktemp /tmp/egbench-run.XXXXXX) && cp "$0" "$copy" || exit 1
+	BENCH_REPO=$BENCH_REPO BENCH_SELF=$copy exec bash "$copy" "$@"
+fi
+[ -n "${BENCH_SELF:-}" ] && rm -f "$BENCH_SELF"
+REPO=$BENCH_REPO
 BUILD=$REPO/build
 EGRESSD_SRC=${EGRESSD:-$BUILD/egressd}
 SMOKE=${BENCH_SMOKE:-0}
@@ -59,8 +67,6 @@ PIDS=()
 FLOOR_PID=
 NETNS_MADE=0
 STATS_OLD=
-IPT_ON=0
-NFT_ON=0
 
 say() { printf '[bench %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 die() { printf 'bench/run.sh: FAIL: %s\n' "$*" >&2; exit 1; }
@@ -192,7 +198,7 @@ wait_listen() { # wait_listen PROTO PORT
 	die "nothing listening on $1/$2 in $SV"
 }
 
-say "lab $ID: $CL <-> $SV, cgroup $CG2/$CGREL, smoke=$SMOKE reps=$REPS T=${T}s"
+say "lab $ID: $CL <-> $SV, cgroup $CG2/$CGREL, tmp $TMP, smoke=$SMOKE reps=$REPS T=${T}s"
 server_bg iperf3 iperf3 -s -p 5201
 server_bg connsrv "$TMP/connsrv" 0.0.0.0 7000 7200
 wait_listen t 5201
@@ -203,7 +209,6 @@ gen() { python3 "$REPO/bench/genlist.py" "$@" --seed "$SEED"; }
 gen "$NLIST" --extra "$TARGET" >"$TMP/list.txt" || die "genlist"
 gen "$NBIG" --extra "$TARGET" >"$TMP/big.txt" || die "genlist"
 for n in 10 1000; do gen "$n" --extra "$TARGET" >"$TMP/list$n.txt"; done
-NPC_MID=$((NLIST < 1000 ? NLIST : 1000))
 PC_FILES=("$TMP/list10.txt" "$TMP/list1000.txt" "$TMP/list.txt" "$TMP/big.txt")
 
 rec() { # rec METRIC FILTER REP VALUE UNIT
@@ -231,7 +236,6 @@ ipt_up() {
 			$t -P INPUT DROP
 			$t -P OUTPUT DROP
 		done' || die "iptables rules"
-	IPT_ON=1
 }
 ipt_down() {
 	ip netns exec "$CL" sh -c '
@@ -240,7 +244,6 @@ ipt_down() {
 		done
 		ipset destroy allowed-domains; ipset destroy allowed-domains6
 		nft flush ruleset' || die "iptables teardown"
-	IPT_ON=0
 }
 nft_up() {
 	{
@@ -259,11 +262,9 @@ nft_up() {
 		echo "}"
 	} >"$TMP/nft.rules"
 	ip netns exec "$CL" nft -f "$TMP/nft.rules" || die "nft -f"
-	NFT_ON=1
 }
 nft_down() {
 	ip netns exec "$CL" nft delete table inet egbench || die "nft teardown"
-	NFT_ON=0
 }
 floor_up() {
 	local i
@@ -391,7 +392,7 @@ for p in json.load(sys.stdin):
 	done | head -n1
 }
 stats_run() { # stats_run FILTER REP
-	local f=$1 r=$2 id= a b i st=$((T > 3 ? T : 3))
+	local f=$1 r=$2 id='' a b i st=$((T > 3 ? T : 3))
 	filter_up "$f"
 	under "$f" iperf3 -c "$TARGET" -p 5201 -u -l 64 -b 0 -t "$((st + 1))" -J >"$TMP/st.out" 2>&1 &
 	local lp=$!
@@ -416,11 +417,56 @@ stats_run() { # stats_run FILTER REP
 	rec stats_ns "$f" "$r" "$(awk -v t=$(($3 - $1)) -v n=$(($4 - $2)) 'BEGIN { printf "%.1f", t / n }')" ns
 	say "bpf_stats rep $r $f: $(($3 - $1)) ns / $(($4 - $2)) runs"
 }
+# Where a new connection's cost goes: every egressd program's run time
+# during a connrate run, per connection.
+all_stats() { # all_stats DIR -> "name id run_time_ns run_cnt" per program
+	bpftool cgroup show "$1" -j | python3 -c '
+import json, subprocess, sys
+for p in json.load(sys.stdin):
+    d = json.loads(subprocess.check_output(["bpftool", "prog", "show", "id", str(p["id"]), "-j"]))
+    print(d.get("name", p["id"]), p["id"], d.get("run_time_ns", 0), d.get("run_cnt", 0))'
+}
+conn_stats_run() { # conn_stats_run REP
+	local r=$1 d='' i st=$((T > 3 ? T : 3))
+	under egressd "$TMP/connrate" "$TARGET" 7000 "$((st + 1))" >"$TMP/cs.out" 2>&1 &
+	local lp=$!
+	sleep 0.7
+	for ((i = 0; i < 20; i++)); do
+		d=$(find "$CG2/$CGREL/load" -mindepth 1 -maxdepth 1 -type d | head -n1)
+		[ -n "$d" ] && break
+		sleep 0.1
+	done
+	[ -n "$d" ] || die "conn stats: no egressd cgroup"
+	all_stats "$d" >"$TMP/cs.a"
+	local t0 t1
+	t0=$(date +%s.%N)
+	sleep "$((st - 1))"
+	all_stats "$d" >"$TMP/cs.b"
+	t1=$(date +%s.%N)
+	wait "$lp" || die "conn stats: connrate failed"
+	# Connections in the window: the run's mean rate times the window.
+	python3 - "$TMP/cs.a" "$TMP/cs.b" "$TMP/cs.out" "$t0" "$t1" "$r" >>"$RAW" <<'PY'
+import json, sys
+a = {l.split()[1]: l.split() for l in open(sys.argv[1])}
+b = {l.split()[1]: l.split() for l in open(sys.argv[2])}
+rate = float(open(sys.argv[3]).read().split()[5])
+conns = rate * (float(sys.argv[5]) - float(sys.argv[4]))
+for i, (name, _, t, n) in b.items():
+    dt, dn = int(t) - int(a[i][2]), int(n) - int(a[i][3])
+    if dn <= 0:
+        continue
+    print(json.dumps({'metric': 'connprog', 'filter': 'egressd', 'prog': name, 'rep': int(sys.argv[6]),
+                      'value': dt / dn, 'runs_per_conn': dn / conns, 'ns_per_conn': dt / conns,
+                      'unit': 'ns'}))
+PY
+	say "conn stats rep $r: $(wc -l <"$TMP/cs.b") programs"
+}
 STATS_OLD=$(sysctl -n kernel.bpf_stats_enabled)
 sysctl -qw kernel.bpf_stats_enabled=1
 for ((r = 1; r <= STATS_REPS; r++)); do
 	stats_run egressd "$r"
 	stats_run floor "$r"
+	conn_stats_run "$r"
 done
 sysctl -qw kernel.bpf_stats_enabled="$STATS_OLD"
 STATS_OLD=
@@ -447,7 +493,7 @@ done
 # DNS: dnsmasq on $TARGET:53 (records), dnsdelay.py on $DNSSLOW:53 in
 # front of it, DELAY_MS away; api.github.test served by https_server.py.
 : >"$TMP/names"
-recs=(--host-record=github.com,$TARGET --host-record=api.github.test,$TARGET)
+recs=("--host-record=github.com,$TARGET" "--host-record=api.github.test,$TARGET")
 for ((i = 1; i <= NNAMES; i++)); do
 	echo "host$i.bench.test" >>"$TMP/names"
 	recs+=("--host-record=host$i.bench.test,198.51.100.$((i % 200 + 20))")
