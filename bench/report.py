@@ -225,15 +225,14 @@ def main():
     os.makedirs(a.plots, exist_ok=True)
     dat = os.path.join(a.out, 'plot-net.dat')
     with open(dat, 'w') as f:
-        f.write('metric ' + ' '.join(FILTERS[1:]) + '\n')
         for m, label, _ in NET:
             f.write('"%s" ' % label + ' '.join(
                 fmt(net[m]['filters'][x]['median_ratio'], 4) for x in FILTERS[1:]) + '\n')
-    term = 'set terminal pngcairo size 720,360 font ",9"\n'
+    term = 'set terminal pngcairo size 720,360 font ",9" noenhanced\n'
     gnuplot(term + f'''set output "{a.plots}/network.png"
 set title "Network, median ratio to no filter ({a.reps} interleaved repetitions)"
 set style data histogram; set style histogram cluster gap 1; set style fill solid 0.8 border -1
-set yrange [0.5:1.05]; set grid ytics; set key outside right
+set yrange [0.5:1.3]; set grid ytics; set key outside right
 set arrow from -0.5,0.94 to 0.5,0.94 nohead dt 2 lc rgb "red"
 set arrow from 0.5,0.98 to 2.5,0.98 nohead dt 2 lc rgb "red"
 plot "{dat}" using 2:xtic(1) title "egressd", "" using 3 title "iptables+ipset", "" using 4 title "nftables", "" using 5 title "empty program"
@@ -244,8 +243,8 @@ plot "{dat}" using 2:xtic(1) title "egressd", "" using 3 title "iptables+ipset",
             f.write(f"{n} {fmt(pcm(n, 'first_ns'), 1)} {fmt(pcm(n, 'decide_ns'), 1)} "
                     f"{fmt(pcm(n, 'hot_ns'), 1)} {fmt(pcm(n, 'estab_ns'), 1)}\n")
     gnuplot(term + f'''set output "{a.plots}/progcost.png"
-set title "egress\\_skb through test\\_run, ns/packet above the empty program"
-set logscale x; set xlabel "allowlist entries"; set ylabel "ns"; set grid; set key left top
+set title "egress_skb through test_run, ns/packet above the empty program"
+set logscale x; set xrange [5:200000]; set xlabel "allowlist entries"; set ylabel "ns"; set grid; set key left top
 plot "{dat}" u 1:2 w lp t "first packet (new socket, rotated)", "" u 1:3 w lp t "decision, no cache (rotated)", "" u 1:4 w lp t "decision, no cache (one hot address)", "" u 1:5 w lp t "established flow (cached verdict)", 60 dt 2 lc rgb "red" t "goal 60 ns", 120 dt 3 lc rgb "red" t "goal 120 ns"
 ''')
     dat = os.path.join(a.out, 'plot-su.dat')
@@ -255,6 +254,7 @@ plot "{dat}" u 1:2 w lp t "first packet (new socket, rotated)", "" u 1:3 w lp t 
     gnuplot(term + f'''set output "{a.plots}/startup.png"
 set title "Start-up, exec to enforcement, CIDRs from a file (median ms)"
 set xlabel "allowlist entries"; set ylabel "ms"; set grid; set key left top; set logscale y
+set yrange [50:300000]
 plot "{dat}" u 1:2 w lp t "egressd run -- true", "" u 1:($3>0?$3:1/0) w p pt 7 ps 1.5 t "ipset add per CIDR (init-firewall.sh method)"
 ''')
 

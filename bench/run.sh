@@ -50,7 +50,11 @@ else
 fi
 SEED=${SEED:-10}
 DELAY_MS=${DELAY_MS:-20}
-FILTERS=(none egressd iptables nftables floor)
+# BENCH_FILTERS / BENCH_METRICS / BENCH_ONLY=network: a subset, for a quick
+# experiment (egressd-noproxy is `egressd run --no-dns-proxy`, which also
+# turns the per-socket verdict cache off).  The full report needs all.
+read -r -a FILTERS <<<"${BENCH_FILTERS:-none egressd iptables nftables floor}"
+read -r -a METRICS <<<"${BENCH_METRICS:-udp_pps tcp_conn tcp_bulk}"
 
 ID=$(printf '%04x%04x' $(($$ & 0xffff)) $((RANDOM & 0xffff)))
 CL=bcl-$ID
@@ -304,6 +308,8 @@ under() {
 	shift
 	if [ "$f" = egressd ]; then
 		client "$EG" run -q --user nobody --allow-file "$TMP/list.txt" -- "$@"
+	elif [ "$f" = egressd-noproxy ]; then
+		client "$EG" run -q --user nobody --no-dns-proxy --allow-file "$TMP/list.txt" -- "$@"
 	else
 		client setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups "$@"
 	fi
@@ -364,7 +370,7 @@ measure() { # measure METRIC FILTER -> value on stdout
 	done
 	die "$m under $f failed twice"
 }
-for m in udp_pps tcp_conn tcp_bulk; do
+for m in "${METRICS[@]}"; do
 	for ((r = 1; r <= REPS; r++)); do
 		for f in "${FILTERS[@]}"; do
 			filter_up "$f"
@@ -375,6 +381,12 @@ for m in udp_pps tcp_conn tcp_bulk; do
 		done
 	done
 done
+
+if [ "${BENCH_ONLY:-}" = network ]; then
+	mkdir -p "$OUTDIR/raw" && cp "$RAW" "$OUTDIR/raw/" || die "saving samples"
+	say "network only: samples in $OUTDIR/raw/samples.jsonl"
+	exit 0
+fi
 
 # ---- in place: bpf_stats run_time_ns / run_cnt during a UDP run ----
 prog_stats() { # prog_stats ID -> "run_time_ns run_cnt"
