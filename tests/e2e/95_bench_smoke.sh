@@ -83,6 +83,8 @@ for c in ('empty', 'names', 'meta'):
             bad.append(f'start-up {c} {t} missing')
 if len([c for c in r['startup'] if c.startswith('file')]) < 3:
     bad.append(f'start-up file sizes: {list(r["startup"])}')
+if not r.get('conn_programs') or 'egress_skb' not in r['conn_programs']:
+    bad.append(f'per-program connection stats: {list(r.get("conn_programs", {}))}')
 if len(r['memory']) != 2 or not all(m['maxrss_kb'] > 0 and m['bpf']['total'] > 0 for m in r['memory']):
     bad.append(f'memory: {r["memory"]}')
 for k in ('cached_a', 'uncached_a'):
