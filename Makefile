@@ -54,7 +54,8 @@ HELP_BINS := $(patsubst tests/helpers/%.c,$(OUTPUT)/tests/%,$(HELP_SRCS))
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all test test-unit test-bpf test-e2e test-adversarial install uninstall clean help deps-check
+.PHONY: all test test-unit test-bpf test-e2e test-adversarial install uninstall clean help deps-check \
+	bench bench-smoke bench-bins
 
 all: $(OUTPUT)/egressd
 
@@ -62,6 +63,8 @@ help:
 	@echo 'make            build $(OUTPUT)/egressd'
 	@echo 'make test       unit, BPF packet, end-to-end and adversarial tests (root)'
 	@echo 'make test-unit | test-bpf | test-e2e | test-adversarial   one layer'
+	@echo 'make bench      egressd vs none, iptables+ipset, nftables; writes docs/benchmarks.md (root, ~15 min)'
+	@echo 'make bench-smoke   one short repetition of every metric: does the harness work'
 	@echo 'make install    PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)'
 	@echo 'make clean'
 	@echo 'V=1             show commands'
@@ -151,7 +154,7 @@ $(HELP_BINS): $(OUTPUT)/tests/%: $(OUTPUT)/tests/%.o
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@
 
-test-bins: $(OUTPUT)/egressd $(UNIT_BINS) $(BPFT_BINS) $(HELP_BINS)
+test-bins: $(OUTPUT)/egressd $(UNIT_BINS) $(BPFT_BINS) $(HELP_BINS) $(BENCH_BINS)
 
 test: test-bins
 	$(Q)tests/run.sh all
@@ -164,6 +167,43 @@ test-e2e: test-bins
 test-adversarial: test-bins
 	$(Q)tests/run.sh adversarial
 
+# bench/: the load generators, the floor program and the test_run cost
+# meter, all under $(OUTPUT)/bench (see bench/README.md).
+BENCH_DIR  := $(OUTPUT)/bench
+BENCH_BINS := $(BENCH_DIR)/connsrv $(BENCH_DIR)/connrate $(BENCH_DIR)/progcost $(BENCH_DIR)/floor \
+	      $(BENCH_DIR)/noop.bpf.o
+
+$(BENCH_DIR):
+	$(Q)mkdir -p $@
+
+$(BENCH_DIR)/%.o: bench/%.c $(SKELS) | $(BENCH_DIR)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BENCH_DIR)/connsrv $(BENCH_DIR)/connrate: $(BENCH_DIR)/%: $(BENCH_DIR)/%.o
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@
+
+$(BENCH_DIR)/floor: $(BENCH_DIR)/floor.o
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null) -o $@
+
+$(BENCH_DIR)/progcost: $(BENCH_DIR)/progcost.o $(LIB_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(PKG_LIBS) -o $@
+
+$(BENCH_DIR)/noop.bpf.o: bench/noop.bpf.c $(VMLINUX) | $(BENCH_DIR)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -MF $(BENCH_DIR)/noop.bpf.d -c $< -o $@
+
+bench-bins: $(OUTPUT)/egressd $(BENCH_BINS) $(OUTPUT)/tests/probe
+
+bench: bench-bins
+	$(Q)bench/run.sh
+
+bench-smoke: bench-bins
+	$(Q)BENCH_SMOKE=1 bench/run.sh
+
 install: $(OUTPUT)/egressd
 	install -d $(DESTDIR)$(BINDIR)
 	install -m 0755 $(OUTPUT)/egressd $(DESTDIR)$(BINDIR)/egressd
@@ -174,4 +214,4 @@ uninstall:
 clean:
 	rm -rf $(OUTPUT)
 
--include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/user/*.d $(OUTPUT)/tests/*.d)
+-include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/user/*.d $(OUTPUT)/tests/*.d $(OUTPUT)/bench/*.d)
