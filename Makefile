@@ -51,6 +51,11 @@ BPFT_SRCS := $(wildcard tests/bpf/test_*.c)
 BPFT_BINS := $(patsubst tests/bpf/%.c,$(OUTPUT)/tests/%,$(BPFT_SRCS))
 HELP_SRCS := $(wildcard tests/helpers/*.c)
 HELP_BINS := $(patsubst tests/helpers/%.c,$(OUTPUT)/tests/%,$(HELP_SRCS))
+# Defined here, before test-bins names them: a prerequisite list is
+# expanded where the rule is read.
+BENCH_DIR  := $(OUTPUT)/bench
+BENCH_BINS := $(BENCH_DIR)/connsrv $(BENCH_DIR)/connrate $(BENCH_DIR)/progcost $(BENCH_DIR)/floor \
+	      $(BENCH_DIR)/noop.bpf.o
 
 .DELETE_ON_ERROR:
 .SECONDARY:
@@ -169,9 +174,6 @@ test-adversarial: test-bins
 
 # bench/: the load generators, the floor program and the test_run cost
 # meter, all under $(OUTPUT)/bench (see bench/README.md).
-BENCH_DIR  := $(OUTPUT)/bench
-BENCH_BINS := $(BENCH_DIR)/connsrv $(BENCH_DIR)/connrate $(BENCH_DIR)/progcost $(BENCH_DIR)/floor \
-	      $(BENCH_DIR)/noop.bpf.o
 
 $(BENCH_DIR):
 	$(Q)mkdir -p $@
