@@ -73,7 +73,15 @@ def machine():
                 break
     except OSError:
         pass
+    try:
+        # Which egressd was measured: the tree's commit (and whether it was edited).
+        here = os.path.dirname(os.path.abspath(__file__))
+        rev = subprocess.run(['git', '-C', here, 'describe', '--always', '--dirty'],
+                             capture_output=True, text=True, timeout=5).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        rev = ''
     return {'uname': ' '.join(platform.uname()), 'cpus': os.cpu_count(), 'cpu_model': cpu,
+            'commit': rev or 'unknown',
             'date': datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}
 
 
@@ -274,7 +282,7 @@ plot "{dat}" u 1:2 w lp t "egressd run -- true", "" u 1:($3>0?$3:1/0) w p pt 7 p
       'pinned to CPU 0, a server namespace on CPU 1 (iperf3, bench/connsrv.c, dnsmasq, dnsdelay.py, '
       'https_server.py), joined by a veth, TEST-NET addresses only; all of it is removed on exit.\n')
     w('## The machine and the run\n')
-    w(f"- {mch['date']}; `{mch['uname']}`; {mch['cpus']} CPUs ({mch['cpu_model']}); shared with other "
+    w(f"- {mch['date']}; egressd at commit `{mch.get('commit', 'unknown')}`; `{mch['uname']}`; {mch['cpus']} CPUs ({mch['cpu_model']}); shared with other "
       'engineers running tests, so absolute numbers are context only: compare within a repetition.')
     p = R['params']
     w(f"- {p['reps']} interleaved repetitions (none, egressd, iptables, nftables, floor, none, ...), "

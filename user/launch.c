@@ -22,6 +22,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <linux/if_ether.h>
+#include <linux/types.h>
 #include <netinet/in.h>
 #ifndef AF_PACKET
 #define AF_PACKET 17
@@ -317,16 +318,63 @@ void launch_forward_signal(pid_t child, const struct signalfd_siginfo *si)
 		kill(child, (int)si->ssi_signo);
 }
 
+/* clone3()'s arguments up to cgroup (CLONE_ARGS_SIZE_VER2, Linux 5.7). */
+struct launch_clone_args {
+	__u64 flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
+	__u64 set_tid, set_tid_size, cgroup;
+};
+#define LAUNCH_CLONE_INTO_CGROUP 0x200000000ULL
+
+/*
+ * fork straight into the cgroup (clone3 CLONE_INTO_CGROUP): the child is
+ * born filtered, and skips the write to cgroup.procs, a migration that
+ * costs about 10 ms of the start (it waits for an RCU grace period).
+ * -ENOSYS and friends: the kernel or the cgroup cannot; fork instead.
+ */
+static pid_t clone_into(const char *cgroup_dir)
+{
+	int fd = open(cgroup_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct launch_clone_args a = {
+		.flags = LAUNCH_CLONE_INTO_CGROUP,
+		.exit_signal = SIGCHLD,
+	};
+	pid_t pid;
+	int err;
+
+	if (fd < 0)
+		return -1;
+	a.cgroup = (__u64)fd;
+	pid = (pid_t)syscall(SYS_clone3, &a, sizeof(a));
+	err = errno;
+	if (pid != 0)
+		close(fd); /* the child's copy goes with close_fds_from() */
+	errno = err;
+	return pid;
+}
+
 int launch_start(const struct launch_opts *o, pid_t *pid_out)
 {
-	pid_t pid;
+	struct launch_opts co = *o;
+	pid_t pid = -1;
 
 	fflush(NULL);
-	pid = fork();
-	if (pid < 0)
-		return -errno;
-	if (pid == 0)
-		child_main(o);
+	if (o->cgroup_dir) {
+		pid = clone_into(o->cgroup_dir);
+		if (pid == 0) {
+			co.cgroup_dir = NULL; /* in it already */
+			child_main(&co);
+		}
+		if (pid < 0 && errno != ENOSYS && errno != E2BIG && errno != EINVAL &&
+		    errno != EOPNOTSUPP)
+			return -errno;
+	}
+	if (pid < 0) {
+		pid = fork();
+		if (pid < 0)
+			return -errno;
+		if (pid == 0)
+			child_main(o);
+	}
 	*pid_out = pid;
 	return 0;
 }
