@@ -804,11 +804,12 @@ static bool socket_live(const char *path)
 }
 
 /*
- * Sockets of this cgroup left by an egressd that was killed: its pid is
- * gone and nothing listens.  Both are checked, because another pid
- * namespace sharing the directory could have a live egressd of that pid.
+ * Sockets left by egressd processes that were killed (SIGKILL leaves no
+ * chance to unlink), of any cgroup: their pid is gone and nothing
+ * listens.  Both are checked, because another pid namespace sharing the
+ * directory could have a live egressd of that pid.
  */
-static void reap_stale(const char *dir, uint64_t cgid)
+static void reap_stale(const char *dir)
 {
 	DIR *d = opendir(dir);
 	struct dirent *de;
@@ -820,7 +821,7 @@ static void reap_stale(const char *dir, uint64_t cgid)
 		uint64_t id;
 		pid_t pid;
 
-		if (status_parse_socket_name(de->d_name, &id, &pid) || id != cgid || pid == getpid())
+		if (status_parse_socket_name(de->d_name, &id, &pid) || pid == getpid())
 			continue;
 		if (!kill(pid, 0) || errno != ESRCH)
 			continue;
@@ -913,7 +914,7 @@ int status_start(struct loop *l, const struct session *s, struct status_server *
 			 (unsigned long long)st->cgid, (int)getpid());
 		goto fail;
 	}
-	reap_stale(dir, st->cgid);
+	reap_stale(dir);
 	ret = listen_at(st->path, why, sizeof(why));
 	if (ret < 0) {
 		st->path[0] = '\0';

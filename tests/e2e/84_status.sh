@@ -379,9 +379,12 @@ LAB_PIDS+=("$LIVE")
 disown "$LIVE"
 DEAD_SOCK=$RT/cg-$AID.$DEAD.sock
 LIVE_SOCK=$RT/cg-$AID.$LIVE.sock
+# A dead pid's socket of another cgroup (an egressd killed with SIGKILL
+# in a cgroup nobody uses again) goes too.
+OTHER_SOCK=$RT/cg-1$AID.$DEAD.sock
 "$PY" -c 'import socket, sys
 for p in sys.argv[1:]:
-    socket.socket(socket.AF_UNIX).bind(p)' "$DEAD_SOCK" "$LIVE_SOCK" || lab_die "cannot plant stale sockets"
+    socket.socket(socket.AF_UNIX).bind(p)' "$DEAD_SOCK" "$LIVE_SOCK" "$OTHER_SOCK" || lab_die "cannot plant stale sockets"
 rm -f "$LAB_WORK/aud.ready"
 lab_bg aud "$LAB_CLIENT" sh -c 'mount -t cgroup2 cgroup2 /sys/fs/cgroup &&
 	echo $$ >"/sys/fs/cgroup$1/cgroup.procs" && shift && exec "$@"' sh "$AREL" \
@@ -394,6 +397,12 @@ if [ ! -e "$DEAD_SOCK" ]; then
 	lab_ok "a stale socket of a dead pid was removed at start"
 else
 	lab_fail "a stale socket of a dead pid was removed at start"
+fi
+if [ ! -e "$OTHER_SOCK" ]; then
+	lab_ok "a stale socket of another cgroup was removed at start too"
+else
+	lab_fail "a stale socket of another cgroup was removed at start too"
+	rm -f "$OTHER_SOCK"
 fi
 if [ -e "$LIVE_SOCK" ]; then
 	lab_ok "one of a live pid was kept"

@@ -815,6 +815,17 @@ lab_cleanup()
 	for cg in "${LAB_CGROUPS[@]}"; do
 		lab_kill_cgroup "$cg"
 	done
+	# Status sockets of egressd processes killed with SIGKILL here: gone
+	# pid and nobody listening (an egressd of another pid namespace
+	# would still answer).
+	for p in /run/egressd/cg-*.*.sock; do
+		[ -S "$p" ] || continue
+		new=${p%.sock}
+		kill -0 "${new##*.}" 2>/dev/null && continue
+		socat -u OPEN:/dev/null "UNIX-CONNECT:$p" 2>/dev/null && continue
+		rm -f "$p"
+	done
+	new=
 	# What egressd made during this test and left behind (lab_finish
 	# has already counted it as a failure).
 	for cg in $(lab_stale_egress); do
