@@ -5,6 +5,8 @@
  * hook alone costs, and run through test_run it is what bench/progcost.c
  * subtracts from egress_skb's figure.
  */
+/* No CO-RE, as in bpf/egress.bpf.c: the floor loads the same way. */
+#define BPF_NO_PRESERVE_ACCESS_INDEX
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 
