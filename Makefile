@@ -21,7 +21,8 @@ VMLINUX   := vmlinux/$(UNAME_M)/vmlinux.h
 
 PKGS      := libbpf libcares libcurl json-c
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS  := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+# libcurl's headers only: user/curlso.c loads the library when it is used.
+PKG_LIBS  := $(shell $(PKG_CONFIG) --libs $(filter-out libcurl,$(PKGS)) 2>/dev/null)
 CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 
 WARN      := -Wall -Wextra -Werror

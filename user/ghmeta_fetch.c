@@ -3,7 +3,7 @@
  * ghmeta_fetch(): GitHub's meta document over verified TLS, its host
  * resolved like every allowed name, then ghmeta_parse() (ghmeta.c).
  * Apart from the parser so that its unit test needs neither libcurl
- * nor c-ares.
+ * nor c-ares.  libcurl itself is loaded here, on first use (curlso.c).
  *
  * Choices:
  * - Redirects are not followed: CURLOPT_RESOLVE pins only the URL's own
@@ -13,15 +13,14 @@
  * - The body is capped at GHMETA_MAX_BODY.
  */
 #include <arpa/inet.h>
-#include <curl/curl.h>
 #include <errno.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "curlso.h"
 #include "dns.h"
 #include "ghmeta.h"
 #include "log.h"
@@ -61,14 +60,6 @@ static size_t body_write(char *data, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_status = CURLE_FAILED_INIT;
-
-static void curl_global(void)
-{
-	curl_init_status = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
 /* Is host (as curl_url_get() returns it: IPv6 in brackets) an address? */
 static bool host_is_literal(const char *host)
 {
@@ -90,8 +81,8 @@ static bool host_is_literal(const char *host)
  * Resolve host with our resolvers into a CURLOPT_RESOLVE list entry,
  * "host:port:a1,[a2],...".  0, -ENOENT (err says why) or -errno.
  */
-static int pin_host(const struct ghmeta_opts *o, const char *host, const char *port,
-		    struct curl_slist **out, char *err, size_t errlen)
+static int pin_host(const struct curl_api *cu, const struct ghmeta_opts *o, const char *host,
+		    const char *port, struct curl_slist **out, char *err, size_t errlen)
 {
 	struct dns_opts dopts = { .timeout_ms = GHMETA_DNS_TIMEOUT_MS,
 				  .tries = GHMETA_DNS_TRIES };
@@ -128,7 +119,7 @@ static int pin_host(const struct ghmeta_opts *o, const char *host, const char *p
 					a->family == AF_INET6 ? "%s[%s]" : "%s%s",
 					i ? "," : "", txt);
 	}
-	sl = curl_slist_append(NULL, line);
+	sl = cu->slist_append(NULL, line);
 	if (!sl) {
 		ret = -ENOMEM;
 		snprintf(err, errlen, "out of memory");
@@ -143,9 +134,10 @@ out:
 }
 
 /* Split url into host and port; https only. */
-static int url_host_port(const char *url, char **host, char **port, char *err, size_t errlen)
+static int url_host_port(const struct curl_api *cu, const char *url, char **host, char **port,
+			 char *err, size_t errlen)
 {
-	CURLU *u = curl_url();
+	CURLU *u = cu->url();
 	char *scheme = NULL, *h = NULL, *p = NULL;
 	CURLUcode uc;
 	int ret = -EINVAL;
@@ -154,17 +146,17 @@ static int url_host_port(const char *url, char **host, char **port, char *err, s
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	uc = curl_url_set(u, CURLUPART_URL, url, 0);
+	uc = cu->url_set(u, CURLUPART_URL, url, 0);
 	if (uc) {
-		snprintf(err, errlen, "bad URL \"%s\": %s", url, curl_url_strerror(uc));
+		snprintf(err, errlen, "bad URL \"%s\": %s", url, cu->url_strerror(uc));
 		goto out;
 	}
-	if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) || strcmp(scheme, "https")) {
+	if (cu->url_get(u, CURLUPART_SCHEME, &scheme, 0) || strcmp(scheme, "https")) {
 		snprintf(err, errlen, "bad URL \"%s\": only https is allowed", url);
 		goto out;
 	}
-	if (curl_url_get(u, CURLUPART_HOST, &h, 0) ||
-	    curl_url_get(u, CURLUPART_PORT, &p, CURLU_DEFAULT_PORT)) {
+	if (cu->url_get(u, CURLUPART_HOST, &h, 0) ||
+	    cu->url_get(u, CURLUPART_PORT, &p, CURLU_DEFAULT_PORT)) {
 		snprintf(err, errlen, "bad URL \"%s\": no host", url);
 		goto out;
 	}
@@ -173,10 +165,10 @@ static int url_host_port(const char *url, char **host, char **port, char *err, s
 	h = p = NULL;
 	ret = 0;
 out:
-	curl_free(scheme);
-	curl_free(h);
-	curl_free(p);
-	curl_url_cleanup(u);
+	cu->free(scheme);
+	cu->free(h);
+	cu->free(p);
+	cu->url_cleanup(u);
 	return ret;
 }
 
@@ -188,6 +180,7 @@ int ghmeta_fetch(const struct ghmeta_opts *o, struct policy *p, char *err, size_
 	char *host = NULL, *port = NULL;
 	struct curl_slist *pin = NULL, *hdrs = NULL;
 	struct body body = { 0 };
+	const struct curl_api *cu;
 	CURL *c = NULL;
 	CURLcode cc;
 	long status = 0;
@@ -196,23 +189,21 @@ int ghmeta_fetch(const struct ghmeta_opts *o, struct policy *p, char *err, size_
 	if (!o || !p)
 		return -EINVAL;
 	url = o->url ? o->url : GHMETA_DEFAULT_URL;
-	pthread_once(&curl_once, curl_global);
-	if (curl_init_status != CURLE_OK) {
-		snprintf(err, errlen, "libcurl: %s", curl_easy_strerror(curl_init_status));
+	cu = curlso_get(err, errlen);
+	if (!cu)
 		return -EIO;
-	}
 
-	ret = url_host_port(url, &host, &port, err, errlen);
+	ret = url_host_port(cu, url, &host, &port, err, errlen);
 	if (ret)
 		goto out;
 	if (!host_is_literal(host)) {
-		ret = pin_host(o, host, port, &pin, err, errlen);
+		ret = pin_host(cu, o, host, port, &pin, err, errlen);
 		if (ret)
 			goto out;
 	}
 
-	c = curl_easy_init();
-	hdrs = curl_slist_append(NULL, "Accept: application/vnd.github+json");
+	c = cu->easy_init();
+	hdrs = cu->slist_append(NULL, "Accept: application/vnd.github+json");
 	if (!c || !hdrs) {
 		ret = -ENOMEM;
 		snprintf(err, errlen, "out of memory");
@@ -220,10 +211,10 @@ int ghmeta_fetch(const struct ghmeta_opts *o, struct policy *p, char *err, size_
 	}
 #define SETOPT(opt, val)                                                           \
 	do {                                                                       \
-		cc = curl_easy_setopt(c, opt, val);                                \
+		cc = cu->easy_setopt(c, opt, val);                                \
 		if (cc != CURLE_OK) {                                              \
 			snprintf(err, errlen, "libcurl: %s: %s", #opt,              \
-				 curl_easy_strerror(cc));                           \
+				 cu->easy_strerror(cc));                           \
 			ret = -EIO;                                                \
 			goto out;                                                  \
 		}                                                                  \
@@ -253,7 +244,7 @@ int ghmeta_fetch(const struct ghmeta_opts *o, struct policy *p, char *err, size_
 	SETOPT(CURLOPT_ERRORBUFFER, errbuf);
 #undef SETOPT
 
-	cc = curl_easy_perform(c);
+	cc = cu->easy_perform(c);
 	if (cc != CURLE_OK) {
 		if (body.too_big || cc == CURLE_FILESIZE_EXCEEDED)
 			snprintf(err, errlen, "%s: response larger than %u MiB", host,
@@ -261,10 +252,10 @@ int ghmeta_fetch(const struct ghmeta_opts *o, struct policy *p, char *err, size_
 		else if (errbuf[0])
 			snprintf(err, errlen, "%s: %s", host, errbuf);
 		else
-			snprintf(err, errlen, "%s: %s", host, curl_easy_strerror(cc));
+			snprintf(err, errlen, "%s: %s", host, cu->easy_strerror(cc));
 		/* "Couldn't connect" says nothing of why; the socket's errno does. */
 		if (cc == CURLE_COULDNT_CONNECT &&
-		    curl_easy_getinfo(c, CURLINFO_OS_ERRNO, &os_errno) == CURLE_OK && os_errno)
+		    cu->easy_getinfo(c, CURLINFO_OS_ERRNO, &os_errno) == CURLE_OK && os_errno)
 			snprintf(err + strlen(err), errlen - strlen(err), " (%s)", strerror((int)os_errno));
 		if (cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CACERT_BADFILE ||
 		    cc == CURLE_SSL_CERTPROBLEM)
@@ -273,7 +264,7 @@ int ghmeta_fetch(const struct ghmeta_opts *o, struct policy *p, char *err, size_
 		ret = cc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : -EIO;
 		goto out;
 	}
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	cu->easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
 	if (status != 200) {
 		snprintf(err, errlen, "HTTP status %ld%s", status,
 			 status >= 300 && status < 400 ? " (redirects are not followed)" : "");
@@ -282,11 +273,11 @@ int ghmeta_fetch(const struct ghmeta_opts *o, struct policy *p, char *err, size_
 	}
 	ret = ghmeta_parse(body.buf ? body.buf : "", body.len, p, err, errlen);
 out:
-	curl_easy_cleanup(c);
-	curl_slist_free_all(hdrs);
-	curl_slist_free_all(pin);
-	curl_free(host);
-	curl_free(port);
+	cu->easy_cleanup(c);
+	cu->slist_free_all(hdrs);
+	cu->slist_free_all(pin);
+	cu->free(host);
+	cu->free(port);
 	free(body.buf);
 	return ret;
 }

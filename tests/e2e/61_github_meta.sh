@@ -217,4 +217,26 @@ expect_rc 125 "http:// meta URL: exit 125"
 expect_fgrep "$LAB_ERR" "http://api.github.test/meta" "the error names the URL"
 expect_not_run "http:// meta URL"
 
+lab_section "libcurl is loaded only for --github-meta, and a missing one is an error"
+if ldd "$EGRESSD" | grep -q libcurl; then
+	lab_fail "egressd is not linked with libcurl" "$(ldd "$EGRESSD" | grep libcurl)"
+else
+	lab_ok "egressd is not linked with libcurl (user/curlso.c loads it)"
+fi
+CURLSO=$(readlink -f "$(ldconfig -p | awk '/libcurl\.so\.4 .*x86-64|libcurl\.so\.4 /{print $NF; exit}')")
+if [ -f "$CURLSO" ]; then
+	# /dev/null over the library, in a mount namespace of this run only.
+	rm -f "$MARKER"
+	lab_run_in client unshare -m sh -c 'mount --bind /dev/null "$1" && shift && exec "$@"' sh \
+		"$CURLSO" "$EGRESSD" run --allow-domains github.com --github-meta-url "$URL" \
+		--ca-file "$CA/ca.crt" --user nobody -- touch "$MARKER"
+	expect_rc 125 "libcurl hidden: exit 125"
+	expect_grep "$LAB_ERR" '^egressd: ERROR: Failed to fetch GitHub IP ranges: cannot load libcurl\.so\.4 \(install libcurl4\): ' \
+		"libcurl hidden: the error says libcurl.so.4 could not be loaded"
+	expect_not_run "libcurl hidden"
+	expect_no_grep "$LAB_ERR" 'isolation ON' "libcurl hidden: nothing was attached"
+else
+	lab_fail "find libcurl.so.4 to hide it" "ldconfig -p has no libcurl.so.4"
+fi
+
 lab_finish
