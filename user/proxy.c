@@ -102,6 +102,7 @@ struct proxy {
 	uint64_t owner_sec;          /* report()'s rate limit */
 	unsigned int owner_lookups;
 	struct learn_ops ops;        /* learn.c -> the BPF learned maps */
+	struct proxy_faults faults;  /* for egressd status */
 };
 
 static uint64_t mono_ms(void)
@@ -329,6 +330,7 @@ static void on_upstream(void *arg, int status, int timeouts, unsigned char *abuf
 	if (status != ARES_SUCCESS || alen < HFIXEDSZ) {
 		pr_warn("DNS proxy: upstream failed for %s: %s; answered SERVFAIL", pq->q.name,
 			ares_strerror(status));
+		pq->p->faults.upstream_failed++;
 		reply_rcode(pq, pq->query, pq->qlen, ns_r_servfail);
 		pending_free(pq);
 		return;
@@ -339,6 +341,7 @@ static void on_upstream(void *arg, int status, int timeouts, unsigned char *abuf
 		if (ret) {
 			pr_warn("DNS proxy: cannot use the answer for %s: %s; answered SERVFAIL",
 				pq->q.name, strerror(-ret));
+			pq->p->faults.learn_failed++;
 			reply_rcode(pq, pq->query, pq->qlen, ns_r_servfail);
 			pending_free(pq);
 			return;
@@ -809,6 +812,11 @@ int proxy_start(struct proxy *p, const struct proxy_config *c, struct egress_bpf
 	}
 	p->started = true;
 	return 0;
+}
+
+void proxy_get_faults(const struct proxy *p, struct proxy_faults *out)
+{
+	*out = p->faults;
 }
 
 void proxy_free(struct proxy *p)
