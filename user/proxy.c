@@ -51,6 +51,9 @@
 #define PROXY_MAX_INFLIGHT 4096 /* queries upstream at once; more: SERVFAIL */
 /* Header, the largest question (255 + 4) and a bare OPT record (11). */
 #define PROXY_FWD_MAX (DNSMSG_HDR_LEN + 259 + 11)
+/* A learned address the map will not let go: retry after 100 ms, doubling to 5 s. */
+#define PROXY_SWEEP_BACKOFF_MIN_MS 100
+#define PROXY_SWEEP_BACKOFF_MAX_MS 5000
 
 enum { L_UDP4, L_UDP6, L_TCP4, L_TCP6, L_NUM };
 
@@ -103,6 +106,7 @@ struct proxy {
 	unsigned int owner_lookups;
 	struct learn_ops ops;        /* learn.c -> the BPF learned maps */
 	struct proxy_faults faults;  /* for egressd status */
+	uint32_t sweep_backoff_ms;   /* 0, or removals are failing: the retry delay */
 };
 
 static uint64_t mono_ms(void)
@@ -249,15 +253,24 @@ static int map_remove(void *ctx, const struct addr *a)
 	return loader_unlearn(p->skel, a);
 }
 
-/* Arm the sweeper for the next expiry (or a retry, "now"). */
+/*
+ * Arm the sweeper for the next expiry (or a retry, "now").  While
+ * removals fail, retries wait sweep_backoff_ms: the kernel checks each
+ * entry's expiry itself, so an entry egressd could not delete no longer
+ * passes anyway, and retrying every millisecond would only spin.
+ */
 static void arm_sweeper(struct proxy *p)
 {
-	uint64_t at, now = mono_ms();
+	uint64_t at, now = mono_ms(), us;
 
-	if (learn_next_expiry(p->cfg.learn, &at))
+	if (learn_next_expiry(p->cfg.learn, &at)) {
 		loop_timer_arm(p->sweeper, 0);
-	else
-		loop_timer_arm(p->sweeper, at > now ? (at - now) * 1000 : 1000);
+		return;
+	}
+	us = at > now ? (at - now) * 1000 : 1000;
+	if (us < (uint64_t)p->sweep_backoff_ms * 1000)
+		us = (uint64_t)p->sweep_backoff_ms * 1000;
+	loop_timer_arm(p->sweeper, us);
 }
 
 static int on_sweep(struct loop_source *s, void *userdata)
@@ -267,8 +280,23 @@ static int on_sweep(struct loop_source *s, void *userdata)
 
 	(void)s;
 	ret = learn_sweep(p->cfg.learn, mono_ms(), &p->ops);
-	if (ret)
-		pr_warn("DNS proxy: cannot expire a learned address: %s (retrying)", strerror(-ret));
+	if (ret) {
+		p->faults.expire_failed++;
+		/* Said once per run of failures, not once per retry. */
+		if (!p->sweep_backoff_ms) {
+			pr_warn("DNS proxy: cannot expire a learned address: %s (retrying; the kernel refuses it past its expiry meanwhile)",
+				strerror(-ret));
+			p->sweep_backoff_ms = PROXY_SWEEP_BACKOFF_MIN_MS;
+		} else if (p->sweep_backoff_ms < PROXY_SWEEP_BACKOFF_MAX_MS) {
+			p->sweep_backoff_ms *= 2;
+			if (p->sweep_backoff_ms > PROXY_SWEEP_BACKOFF_MAX_MS)
+				p->sweep_backoff_ms = PROXY_SWEEP_BACKOFF_MAX_MS;
+		}
+	} else if (p->sweep_backoff_ms) {
+		pr_info("DNS proxy: expired learned addresses removed after %llu failed attempts",
+			(unsigned long long)p->faults.expire_failed);
+		p->sweep_backoff_ms = 0;
+	}
 	arm_sweeper(p);
 	return 0;
 }

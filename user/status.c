@@ -412,6 +412,7 @@ static struct json_object *doc_faults(const struct status_input *in)
 	    add(o, "dns_learn_failed", json_object_new_uint64(in->faults.dns_learn_failed)) ||
 	    add(o, "learn_cap_refused", json_object_new_uint64(in->faults.learn_cap_refused)) ||
 	    add(o, "learn_map_errors", json_object_new_uint64(in->faults.learn_map_errors)) ||
+	    add(o, "learn_expire_errors", json_object_new_uint64(in->faults.learn_expire_errors)) ||
 	    add(o, "log_write_failures", json_object_new_uint64(in->faults.log_write_failures))) {
 		json_object_put(o);
 		return NULL;
@@ -644,6 +645,7 @@ static void gather(const struct status_server *st, struct status_input *in,
 		proxy_get_faults(s->proxy, &pf);
 		in->faults.dns_upstream_failed = pf.upstream_failed;
 		in->faults.dns_learn_failed = pf.learn_failed;
+		in->faults.learn_expire_errors = pf.expire_failed;
 	}
 	in->faults.log_write_failures = events_write_failures(s->events);
 }

@@ -100,6 +100,7 @@ struct status_input {
 		uint64_t dns_learn_failed;    /* answers withheld (SERVFAIL): map update failed */
 		uint64_t learn_cap_refused;   /* addresses not learned: the cap was reached */
 		uint64_t learn_map_errors;    /* addresses not learned: the map update failed */
+		uint64_t learn_expire_errors; /* sweeps that could not delete an expired address */
 		uint64_t log_write_failures;  /* deny reports the --log-file refused */
 	} faults;
 };

@@ -189,4 +189,42 @@ expect_grep "$LAB_DIR/learn-fail.faults" '^map_errors=1 learn_failed=1$' "egress
 expect_grep "$L" '^dig2 198\.51\.100\.42$' "egressd kept running: the next lookup is answered"
 expect_grep "$L" '^connect2 ok$' "and, the map working again, its address is learned and reachable"
 
+lab_section "while running: a learned address cannot be removed at expiry"
+# The kernel checks each learned entry's expiry itself, so an entry
+# egressd failed to delete still stops passing at its TTL; egressd retries
+# the delete, backing off, and warns once (it used to retry every
+# millisecond with a warning each time).
+cat >"$LAB_DIR/exp.sh" <<EOF
+dig +short +tries=1 +time=3 a.wild.test
+"$PY" -c '
+import socket, time
+def c():
+    s = socket.socket(); s.settimeout(2)
+    try:
+        s.connect(("198.51.100.42", 80)); return "ok"
+    except PermissionError:
+        return "EPERM"
+    except OSError as e:
+        return "ERR:" + e.__class__.__name__
+print("before", c()); time.sleep(3.5); print("after", c())
+'
+EOF
+chmod 0644 "$LAB_DIR/exp.sh"
+rm -f "$FLOG"
+lab_run_in client env LD_PRELOAD="$FI" FAULTINJ_MAP=learned_v4 FAULTINJ_OP=delete FAULTINJ_LOG="$FLOG" \
+	"$EGRESSD" run --user nobody --min-ttl 1 --max-ttl 1 --allow-domains '*.wild.test' -- sh "$LAB_DIR/exp.sh"
+injected learned_v4 && lab_ok "the shim failed the delete of the expired address" ||
+	lab_fail "the shim failed the delete of the expired address" "log: $(cat "$FLOG" 2>/dev/null)"
+expect_grep "$LAB_OUT" '^before ok$' "(the learned address passed before its TTL)"
+expect_grep "$LAB_OUT" '^after EPERM$' "after its TTL it is refused, though egressd could not delete it"
+expect_grep "$LAB_ERR" 'WARNING: DNS proxy: cannot expire a learned address: Cannot allocate memory \(retrying' \
+	"egressd warns that it cannot remove it"
+n=$(grep -c 'cannot expire a learned address' "$LAB_ERR")
+tries=$(grep -c 'BPF_MAP_DELETE_ELEM' "$FLOG" 2>/dev/null)
+lab_log "  ($n warnings, $tries failed deletes in about 2.5 s)"
+[ "$n" = 1 ] && lab_ok "one warning, not one per retry" || lab_fail "one warning, not one per retry" "$n lines"
+# 100 ms doubling: about 5 in 2.5 s; every millisecond would be thousands.
+[ "$tries" -ge 2 ] && [ "$tries" -le 12 ] && lab_ok "the retries go on, backing off ($tries deletes)" ||
+	lab_fail "the retries go on, backing off" "$tries deletes"
+
 lab_finish

@@ -9,6 +9,7 @@
  *   FAULTINJ_MAP=NAME   fail BPF_MAP_UPDATE_ELEM / BPF_MAP_UPDATE_BATCH on
  *                       the map called NAME (its kernel name, as bpftool
  *                       shows it; 15 characters at most); unset: no fault
+ *   FAULTINJ_OP=delete  fail BPF_MAP_DELETE_ELEM on it instead
  *   FAULTINJ_SKIP=N     let the first N matching updates through (0)
  *   FAULTINJ_COUNT=N    fail this many, then let the rest through (all)
  *   FAULTINJ_ERRNO=N    the errno to fail with (ENOMEM)
@@ -33,6 +34,7 @@ typedef long (*syscall_fn)(long, ...);
 static syscall_fn real_syscall;
 static long skip, count = -1, fail_errno = ENOMEM;
 static const char *map_name, *log_path;
+static long want_cmd = BPF_MAP_UPDATE_ELEM;
 static int ready;
 
 static long env_long(const char *name, long def)
@@ -65,6 +67,13 @@ static void init(void)
 	if (map_name && !*map_name)
 		map_name = NULL;
 	log_path = getenv("FAULTINJ_LOG");
+	if (getenv("FAULTINJ_OP") && !strcmp(getenv("FAULTINJ_OP"), "delete"))
+		want_cmd = BPF_MAP_DELETE_ELEM;
+	else if (getenv("FAULTINJ_OP") && strcmp(getenv("FAULTINJ_OP"), "update")) {
+		fprintf(stderr, "faultinj: FAULTINJ_OP=%s is neither update nor delete\n",
+			getenv("FAULTINJ_OP"));
+		abort();
+	}
 	skip = env_long("FAULTINJ_SKIP", 0);
 	count = env_long("FAULTINJ_COUNT", -1);
 	fail_errno = env_long("FAULTINJ_ERRNO", ENOMEM);
@@ -114,12 +123,17 @@ static int inject(long cmd, const union bpf_attr *attr)
 
 	if (!map_name || !attr)
 		return 0;
-	if (cmd == BPF_MAP_UPDATE_ELEM)
+	if (want_cmd == BPF_MAP_DELETE_ELEM) {
+		if (cmd != BPF_MAP_DELETE_ELEM)
+			return 0;
 		fd = (int)attr->map_fd;
-	else if (cmd == BPF_MAP_UPDATE_BATCH)
+	} else if (cmd == BPF_MAP_UPDATE_ELEM) {
+		fd = (int)attr->map_fd;
+	} else if (cmd == BPF_MAP_UPDATE_BATCH) {
 		fd = (int)attr->batch.map_fd;
-	else
+	} else {
 		return 0;
+	}
 	fd_map_name(fd, name, sizeof(name));
 	if (strcmp(name, map_name))
 		return 0;
@@ -131,7 +145,8 @@ static int inject(long cmd, const union bpf_attr *attr)
 		return 0;
 	if (count > 0)
 		count--;
-	note(cmd == BPF_MAP_UPDATE_ELEM ? "BPF_MAP_UPDATE_ELEM" : "BPF_MAP_UPDATE_BATCH", name);
+	note(cmd == BPF_MAP_UPDATE_ELEM ? "BPF_MAP_UPDATE_ELEM" :
+	     cmd == BPF_MAP_DELETE_ELEM ? "BPF_MAP_DELETE_ELEM" : "BPF_MAP_UPDATE_BATCH", name);
 	return 1;
 }
 
