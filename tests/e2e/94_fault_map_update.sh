@@ -84,6 +84,9 @@ start_fault()
 	expect_grep "$LAB_ERR" "^egressd: ERROR: $ere" "the ERROR: names what failed"
 	[ -e "$LAB_WORK/ran" ] && lab_fail "the command never ran" || lab_ok "the command never ran"
 	expect_no_grep "$LAB_ERR" 'isolation ON' "egressd never said it filters"
+	# egressd's own cgroups are egressd-PID; a dead PID's left over is a leak.
+	left=$(lab_stale_egress | grep -E '/egressd-[0-9]+$')
+	[ -z "$left" ] && lab_ok "no cgroup left behind" || lab_fail "no cgroup left behind" $left
 }
 
 start_fault allow_v4 "cannot add 198\.51\.100\.10/32 to the allowlist map: Cannot allocate memory" \

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * faultinj.so: make BPF map updates fail, for the fault-injection tests
+ * faultinj.so: make BPF map updates (or deletes) fail, for the fault tests
  * (tests/e2e/94_fault_map_update.sh).  LD_PRELOAD it into egressd:
  * libbpf makes every bpf() call through syscall(2), so interposing
  * syscall() reaches every map update without a hook in egressd's code
