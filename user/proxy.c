@@ -47,6 +47,7 @@
 #define PROXY_UPSTREAM_TIMEOUT_MS 2000
 #define PROXY_UPSTREAM_TRIES 2
 #define PROXY_MAX_ADDRS 256
+#define PROXY_WARN_PER_ANSWER 8 /* "not learned" lines; then a count */
 #define PROXY_OWNER_LOOKUPS 20 /* /proc scans a second for deny lines */
 #define PROXY_MAX_INFLIGHT 4096 /* queries upstream at once; more: SERVFAIL */
 /* Header, the largest question (255 + 4) and a bare OPT record (11). */
@@ -303,23 +304,33 @@ static int on_sweep(struct loop_source *s, void *userdata)
 
 /*
  * Learn addrs under name.  Addresses learn.c refuses (the rebinding
- * guard, the caps) are said once each; a failed map update fails the
- * answer, so the workload never gets an address it could not reach.
+ * guard, the caps) are said once each, the first PROXY_WARN_PER_ANSWER
+ * of an answer by address and the rest in one count: an answer of 256
+ * addresses past the cap is not 256 lines.  A failed map update fails
+ * the answer, so the workload never gets an address it could not reach.
  */
 static int proxy_learn(struct proxy *p, const char *name, const struct namematch_hit *hit,
 		       const struct dnsmsg_addr *addrs, size_t n)
 {
 	enum learn_verdict v[PROXY_MAX_ADDRS];
 	char a[ADDR_STRLEN];
+	size_t said = 0, more = 0;
 	int ret;
 
 	ret = learn_answer(p->cfg.learn, name, hit->exact, hit->ports.all ? NULL : &hit->ports,
 			   addrs, n, mono_ms(), &p->ops, v);
+
 	for (size_t i = 0; i < n; i++) {
-		if (learn_verdict_dropped(v[i]))
+		if (!learn_verdict_dropped(v[i]))
+			continue;
+		if (said++ < PROXY_WARN_PER_ANSWER)
 			pr_warn("DNS proxy: %s -> %s not learned: %s", name,
 				addr_format(&addrs[i].addr, a, sizeof(a)), learn_verdict_str(v[i]));
+		else
+			more++;
 	}
+	if (more)
+		pr_warn("DNS proxy: %s: %zu more addresses of this answer not learned", name, more);
 	arm_sweeper(p);
 	return ret;
 }

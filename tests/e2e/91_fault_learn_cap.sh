@@ -6,7 +6,8 @@
 # learned map too); it has no flag, so the lab's DNS really answers more:
 # 256 names of 256 AAAA each, after one early name.  Then:
 #   - the addresses beyond the cap are refused: not learned, so connect
-#     EPERM; a warning names each, and egressd status counts them
+#     EPERM; a warning names them (8 an answer, then a count), and
+#     egressd status counts them
 #     (faults.learn_cap_refused) next to learned_total 65536;
 #   - nothing else fails: no map error, the answers are still delivered,
 #     an address learned before the cap still works, a name not allowed is
@@ -32,7 +33,8 @@ CAP=65536
 
 # The upstream: AAAA answers computed from the name, over UDP and TCP.
 #   early.cap.test -> EARLY; over.cap.test -> OVER;
-#   nK.cap.test (K < 256) -> 2001:db8:1:K::0 .. ::ff (256 addresses).
+#   nK.cap.test (K < 256) -> 2001:db8:1:K::0 .. ::ff (256 addresses);
+#   more.cap.test -> 2001:db8:2::0 .. ::ff.
 cat >"$LAB_DIR/capdns.py" <<'EOF'
 import socket, socketserver, struct, sys, threading
 
@@ -53,6 +55,8 @@ def answer(q):
         ips = [early]
     elif name == "over.cap.test":
         ips = [over]
+    elif name == "more.cap.test":
+        ips = ["2001:db8:2::%x" % j for j in range(256)]
     elif name.endswith(".cap.test") and name[0] == "n" and name[1:-9].isdigit():
         k = int(name[1:-9])
         ips = ["2001:db8:1:%x::%x" % (k, j) for j in range(256)]
@@ -162,6 +166,8 @@ for k in range(int(sys.argv[3])):
 print("fill answers=%d not-noerror=%d seconds=%.1f" % (total, bad, time.time() - t0))
 r, ips = query("over.cap.test")
 print("over", r, " ".join(ips), conn(ips[0]) if ips else "-")
+r, ips = query("more.cap.test")
+print("more", r, len(ips))
 r, ips = query("early.cap.test")
 print("early-again", r, " ".join(ips), conn(ips[0]) if ips else "-")
 print("denied", query("allowed.test", 1)[0])
@@ -220,8 +226,13 @@ expect_grep "$L" "WARNING: DNS proxy: over\.cap\.test -> $OVER not learned: too 
 	"a warning names the name and the address"
 expect_grep "$L" "WARNING: DNS proxy: n$((NAMES - 1))\.cap\.test -> 2001:db8:1:ff::ff not learned: too many learned addresses" \
 	"the last fill address, one past the cap, is refused too"
-expect_grep "$LAB_DIR/faults" "^learned_total=$CAP cap_refused=2 map_errors=0 learn_failed=0$" \
-	"egressd status: $CAP learned, 2 refused at the cap, no map error"
+expect_grep "$L" '^more NOERROR 256$' "an answer of 256 addresses past the cap is delivered"
+n=$(grep -c 'DNS proxy: more\.cap\.test -> 2001:db8:2::[0-9a-f]* not learned: too many learned addresses' "$L")
+[ "$n" = 8 ] && lab_ok "its first 8 refusals are named" || lab_fail "its first 8 refusals are named" "$n lines"
+expect_grep "$L" 'WARNING: DNS proxy: more\.cap\.test: 248 more addresses of this answer not learned' \
+	"the other 248 are counted in one line"
+expect_grep "$LAB_DIR/faults" "^learned_total=$CAP cap_refused=258 map_errors=0 learn_failed=0$" \
+	"egressd status: $CAP learned, 258 refused at the cap, no map error"
 expect_grep "$L" "^early-again NOERROR $EARLY ok$" "an address learned before the cap still works"
 expect_grep "$L" '^denied REFUSED$' "a name not allowed is still refused"
 expect_grep "$L" '^exit 3$' "(the command ran to its end)"
