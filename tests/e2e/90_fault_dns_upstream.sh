@@ -49,6 +49,8 @@ ROGUE_SKIP=$(wc -l <"$LAB_DIR/rogue.log")
 # The workload, in three phases the test paces with files in $LAB_WORK.
 cat >"$LAB_DIR/w.sh" <<EOF
 W=$LAB_WORK
+# Its own file: on egressd's stderr, lines of the two could interleave.
+exec >"\$W/w.out" 2>&1
 st() { dig +tries=1 +time=5 "\$@" | sed -n 's/.*status: \([A-Z]*\).*/\1/p'; }
 ans() { dig +short +tries=1 +time=5 "\$@" | tr '\n' ' '; }
 conn() { "$PY" -c '
@@ -121,31 +123,33 @@ lab_wait_listen dnsmasq "$LAB_DNS_PID" "$LAB_HOST" u 53 4
 touch "$LAB_WORK/back"
 lab_wait 30 "egressd to exit" lab_gone "$EGPID"
 L=$LAB_DIR/eg.log
+O=$LAB_WORK/w.out
 sed 's/^/    | /' "$L"
+sed 's/^/    w| /' "$O"
 
-expect_grep "$L" '^p1 a 198\.51\.100\.42 $' "before: a.wild.test resolves"
-expect_grep "$L" '^p1 connect42 ok$' "before: its address is reachable"
+expect_grep "$O" '^p1 a 198\.51\.100\.42 $' "before: a.wild.test resolves"
+expect_grep "$O" '^p1 connect42 ok$' "before: its address is reachable"
 lab_section "upstream dead"
-expect_grep "$L" '^p2 b SERVFAIL$' "a new name fails: SERVFAIL"
-expect_grep "$L" "^p2 direct SERVFAIL$" "a query straight to another server gets the proxy's SERVFAIL"
-expect_grep "$L" "^p2 direct-tcp SERVFAIL$" "over TCP too"
+expect_grep "$O" '^p2 b SERVFAIL$' "a new name fails: SERVFAIL"
+expect_grep "$O" "^p2 direct SERVFAIL$" "a query straight to another server gets the proxy's SERVFAIL"
+expect_grep "$O" "^p2 direct-tcp SERVFAIL$" "over TCP too"
 if rogue_asked b.wild.test; then
 	lab_fail "the other server never saw the workload's query" "$(grep -i 'b.wild.test' "$LAB_DIR/rogue.log")"
 else
 	lab_ok "the other server never saw the workload's query"
 fi
-expect_no_grep "$L" '198\.51\.100\.45' "its answer (.45) never reached the workload"
-expect_grep "$L" '^p2 connect42 ok$' "an address learned before stays allowed within its TTL"
+expect_no_grep "$O" '198\.51\.100\.45' "its answer (.45) never reached the workload"
+expect_grep "$O" '^p2 connect42 ok$' "an address learned before stays allowed within its TTL"
 expect_grep "$L" 'WARNING: DNS proxy: upstream failed for b\.wild\.test: .*; answered SERVFAIL' \
 	"egressd warns that the upstream failed"
 expect_grep "$LAB_DIR/faults" '^upstream_failed=[1-9][0-9]*$' "egressd status counts the upstream failures"
-expect_grep "$L" '^p2 a-again SERVFAIL$' "the learned name cannot be renewed either"
-expect_grep "$L" '^p2 expired42 EPERM$' "after its TTL the address is refused"
+expect_grep "$O" '^p2 a-again SERVFAIL$' "the learned name cannot be renewed either"
+expect_grep "$O" '^p2 expired42 EPERM$' "after its TTL the address is refused"
 lab_section "upstream back, same egressd"
-expect_grep "$L" '^p3 a 198\.51\.100\.42 $' "a.wild.test resolves again"
-expect_grep "$L" '^p3 connect42 ok$' "and is learned and reachable again"
-expect_grep "$L" '^p3 b 198\.51\.100\.43 $' "b.wild.test resolves"
-expect_grep "$L" '^p3 connect43 ok$' "and is reachable"
+expect_grep "$O" '^p3 a 198\.51\.100\.42 $' "a.wild.test resolves again"
+expect_grep "$O" '^p3 connect42 ok$' "and is learned and reachable again"
+expect_grep "$O" '^p3 b 198\.51\.100\.43 $' "b.wild.test resolves"
+expect_grep "$O" '^p3 connect43 ok$' "and is reachable"
 expect_grep "$L" 'isolation ON' "(it was one egressd run)"
 n=$(grep -c 'isolation ON' "$L")
 [ "$n" = 1 ] && lab_ok "egressd was never restarted" || lab_fail "egressd was never restarted" "$n start lines"

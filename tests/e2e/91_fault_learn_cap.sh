@@ -191,7 +191,8 @@ expect_grep "$LAB_OUT" "^control NOERROR $OVER ok$" \
 lab_section "the cap reached: $NAMES names x $PER addresses after one early name"
 rm -f "$LAB_WORK/filled" "$LAB_WORK/read"
 lab_bg eg "$LAB_CLIENT" sh -c 'mount -t cgroup2 cgroup2 /sys/fs/cgroup && "$@"; echo "egressd-rc $?"' sh \
-	"$EGRESSD" "${EG[@]}" -- sh -c '"$@"; echo "exit 3"; exit 3' sh "$PY" "$LAB_DIR/w.py" fill "$LAB_WORK" "$NAMES"
+	"$EGRESSD" "${EG[@]}" -- sh -c 'exec >"$0/w.out" 2>&1; "$@"; echo "exit 3"; exit 3' "$LAB_WORK" \
+	"$PY" "$LAB_DIR/w.py" fill "$LAB_WORK" "$NAMES"
 SHPID=$LAB_LAST_PID
 for ((i = 0; i < 1200; i++)); do
 	[ -e "$LAB_WORK/filled" ] && break
@@ -215,27 +216,30 @@ sed 's/^/    faults| /' "$LAB_DIR/faults"
 touch "$LAB_WORK/read"
 lab_wait 30 "egressd to exit" lab_gone "$SHPID"
 L=$LAB_DIR/eg.log
+# The workload's own lines, apart from egressd's stderr (no interleaving).
+O=$LAB_WORK/w.out
+sed 's/^/    w| /' "$O"
 grep -v 'not learned: too many learned addresses' "$L" | sed 's/^/    | /'
 printf '    | (%d "not learned: too many learned addresses" lines)\n' \
 	"$(grep -c 'not learned: too many learned addresses' "$L")"
 
-expect_grep "$L" "^early NOERROR $EARLY ok$" "an early name is learned and reachable"
-expect_grep "$L" "^fill answers=$((NAMES * PER)) not-noerror=0 " "every answer of the fill is delivered ($((NAMES * PER)) addresses)"
-expect_grep "$L" "^over NOERROR $OVER EPERM$" "beyond the cap: the answer comes, its address is refused (EPERM)"
+expect_grep "$O" "^early NOERROR $EARLY ok$" "an early name is learned and reachable"
+expect_grep "$O" "^fill answers=$((NAMES * PER)) not-noerror=0 " "every answer of the fill is delivered ($((NAMES * PER)) addresses)"
+expect_grep "$O" "^over NOERROR $OVER EPERM$" "beyond the cap: the answer comes, its address is refused (EPERM)"
 expect_grep "$L" "WARNING: DNS proxy: over\.cap\.test -> $OVER not learned: too many learned addresses" \
 	"a warning names the name and the address"
 expect_grep "$L" "WARNING: DNS proxy: n$((NAMES - 1))\.cap\.test -> 2001:db8:1:ff::ff not learned: too many learned addresses" \
 	"the last fill address, one past the cap, is refused too"
-expect_grep "$L" '^more NOERROR 256$' "an answer of 256 addresses past the cap is delivered"
+expect_grep "$O" '^more NOERROR 256$' "an answer of 256 addresses past the cap is delivered"
 n=$(grep -c 'DNS proxy: more\.cap\.test -> 2001:db8:2::[0-9a-f]* not learned: too many learned addresses' "$L")
 [ "$n" = 8 ] && lab_ok "its first 8 refusals are named" || lab_fail "its first 8 refusals are named" "$n lines"
 expect_grep "$L" 'WARNING: DNS proxy: more\.cap\.test: 248 more addresses of this answer not learned' \
 	"the other 248 are counted in one line"
 expect_grep "$LAB_DIR/faults" "^learned_total=$CAP cap_refused=258 map_errors=0 learn_failed=0$" \
 	"egressd status: $CAP learned, 258 refused at the cap, no map error"
-expect_grep "$L" "^early-again NOERROR $EARLY ok$" "an address learned before the cap still works"
-expect_grep "$L" '^denied REFUSED$' "a name not allowed is still refused"
-expect_grep "$L" '^exit 3$' "(the command ran to its end)"
+expect_grep "$O" "^early-again NOERROR $EARLY ok$" "an address learned before the cap still works"
+expect_grep "$O" '^denied REFUSED$' "a name not allowed is still refused"
+expect_grep "$O" '^exit 3$' "(the command ran to its end)"
 expect_grep "$L" '^egressd-rc 3$' "egressd kept running and exits with the command's status"
 expect_no_grep "$L" 'ERROR:' "no ERROR: line"
 

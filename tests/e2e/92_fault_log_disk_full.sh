@@ -55,7 +55,8 @@ waitfor("full")
 res += [deny(1000 + i) for i in range($N1)]
 time.sleep(3)  # the rate limit refills
 res += [deny(2000 + i) for i in range($N2)]
-print("attempts %d eperm %d" % (len(res), res.count("EPERM")), flush=True)
+with open(os.path.join(W, "w.out"), "w") as f:  # not stderr: no interleaving
+    print("attempts %d eperm %d" % (len(res), res.count("EPERM")), file=f)
 time.sleep(0.5)
 open(os.path.join(W, "many"), "w").close()
 waitfor("read")
@@ -97,11 +98,13 @@ sed 's/^/    faults| /' "$LAB_DIR/faults"
 touch "$LAB_WORK/read"
 lab_wait 30 "egressd to exit" lab_gone "$SHPID"
 L=$LAB_DIR/eg.log
+O=$LAB_WORK/w.out
+sed 's/^/    w| /' "$O"
 sed 's/^/    | /' "$L"
 printf '    file: %s lines\n' "$(wc -l <"$LOG")"
 
 TOTAL=$((1 + N1 + N2))
-expect_grep "$L" "^attempts $TOTAL eperm $TOTAL$" "every attempt was refused (EPERM), before and after the disk filled"
+expect_grep "$O" "^attempts $TOTAL eperm $TOTAL$" "every attempt was refused (EPERM), before and after the disk filled"
 lost=0
 onerr=0
 for p in 999 $(seq 1000 $((1000 + N1 - 1))) $(seq 2000 $((2000 + N2 - 1))); do

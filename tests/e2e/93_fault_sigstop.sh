@@ -50,6 +50,8 @@ ROGUE_SKIP=$(wc -l <"$LAB_DIR/rogue.log")
 
 cat >"$LAB_DIR/w.sh" <<EOF
 W=$LAB_WORK
+# Its own file: on egressd's stderr, lines of the two could interleave.
+exec >>"\$W/w.out" 2>&1
 waitfor() { i=0; while [ ! -e "\$W/\$1" ] && [ \$i -lt 400 ]; do sleep 0.05; i=\$((i+1)); done; }
 st() { dig +tries=1 +time=2 "\$@" | sed -n 's/.*status: \([A-Z]*\).*/\1/p;s/.*\(timed out\).*/TIMEOUT/p' | head -n1; }
 echo "before \$(dig +short +tries=1 +time=2 a.wild.test)"
@@ -89,7 +91,7 @@ lab_section "egressd stopped while the workload runs"
 # sh stays to say how egressd exited.
 lab_bg eg "$LAB_CLIENT" sh -c 'mount -t cgroup2 cgroup2 /sys/fs/cgroup && "$@"; echo "egressd-rc $?"' sh \
 	"$EGRESSD" run --user nobody --allow-domains "$LAB_ALLOWED4,*.wild.test" -- \
-	sh -c 'sh "$1"; echo "exit 7"; exit 7' sh "$LAB_DIR/w.sh"
+	sh -c 'sh "$1"; echo "exit 7" >>"$2"; exit 7' sh "$LAB_DIR/w.sh" "$LAB_WORK/w.out"
 SHPID=$LAB_LAST_PID
 EGPID=$SHPID
 lab_wait 10 "egressd to start" sh -c "pgrep -P $SHPID -x egressd"
@@ -109,36 +111,38 @@ kill -CONT "$EGPID"
 touch "$LAB_WORK/cont"
 lab_wait 40 "egressd to exit" lab_gone "$SHPID"
 L=$LAB_DIR/eg.log
+O=$LAB_WORK/w.out
 sed 's/^/    | /' "$L"
+sed 's/^/    w| /' "$O"
 
-expect_grep "$L" '^before 198\.51\.100\.42$' "(before the stop: the name resolves)"
+expect_grep "$O" '^before 198\.51\.100\.42$' "(before the stop: the name resolves)"
 lab_section "while stopped"
-expect_grep "$L" '^stopped allowed ok$' "an allowed literal address still passes"
-expect_grep "$L" '^stopped denied-tcp blocked errno=EPERM$' "a denied address stays denied (TCP)"
-expect_grep "$L" '^stopped denied-udp blocked errno=EPERM$' "and UDP"
-expect_grep "$L" '^stopped dns TIMEOUT$' "a lookup waits and times out: no answer from anywhere"
-expect_grep "$L" '^stopped dns-tcp TIMEOUT$' "over TCP too"
-expect_grep "$L" '^stopped direct TIMEOUT$' "a lookup sent straight to another server times out too"
-expect_grep "$L" '^stopped exfil TIMEOUT$' "and a name not allowed"
+expect_grep "$O" '^stopped allowed ok$' "an allowed literal address still passes"
+expect_grep "$O" '^stopped denied-tcp blocked errno=EPERM$' "a denied address stays denied (TCP)"
+expect_grep "$O" '^stopped denied-udp blocked errno=EPERM$' "and UDP"
+expect_grep "$O" '^stopped dns TIMEOUT$' "a lookup waits and times out: no answer from anywhere"
+expect_grep "$O" '^stopped dns-tcp TIMEOUT$' "over TCP too"
+expect_grep "$O" '^stopped direct TIMEOUT$' "a lookup sent straight to another server times out too"
+expect_grep "$O" '^stopped exfil TIMEOUT$' "and a name not allowed"
 if tail -n +"$((ROGUE_SKIP + 1))" "$LAB_DIR/rogue.log" | grep -qi 'a\.wild\.test'; then
 	lab_fail "the other server never saw a query" "$(tail -n +"$((ROGUE_SKIP + 1))" "$LAB_DIR/rogue.log")"
 else
 	lab_ok "the other server never saw a query"
 fi
-expect_no_grep "$L" '198\.51\.100\.45' "its answer never reached the workload"
+expect_no_grep "$O" '198\.51\.100\.45' "its answer never reached the workload"
 lab_section "after SIGCONT"
 if lab_dns_was_asked c2VjcmV0.exfil.test; then
 	lab_fail "the name not allowed never reached dnsmasq, even after SIGCONT"
 else
 	lab_ok "the name not allowed never reached dnsmasq, even after SIGCONT"
 fi
-expect_grep "$L" '^waiter NOERROR 1$' "the lookup that waited through the stop is answered"
-expect_grep "$L" '^after dns 198\.51\.100\.42$' "new lookups are answered"
-expect_grep "$L" '^after denied-tcp blocked errno=EPERM$' "and the filter holds"
+expect_grep "$O" '^waiter NOERROR 1$' "the lookup that waited through the stop is answered"
+expect_grep "$O" '^after dns 198\.51\.100\.42$' "new lookups are answered"
+expect_grep "$O" '^after denied-tcp blocked errno=EPERM$' "and the filter holds"
 expect_grep "$L" 'blocked DNS (dig\[[0-9]+\]|a process) -> c2vjcmv0\.exfil\.test A: name not in allowlist' \
 	"the name refused during the stop is reported"
 expect_grep "$L" "blocked probe\[[0-9]+\] -> $LAB_DENIED4:80/tcp" "the denials made during the stop are reported"
-expect_grep "$L" '^exit 7$' "(the command ran to its end)"
+expect_grep "$O" '^exit 7$' "(the command ran to its end)"
 expect_grep "$L" '^egressd-rc 7$' "egressd exits with the command's status"
 wait_rc=$(grep -c 'egressd: ERROR' "$L")
 [ "$wait_rc" = 0 ] && lab_ok "no ERROR: from egressd" || lab_fail "no ERROR: from egressd" "$(grep 'ERROR' "$L")"

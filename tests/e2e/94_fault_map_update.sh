@@ -103,14 +103,19 @@ lab_section "at start, --cgroup PATH: nothing is left attached"
 rm -f "$LAB_WORK/go"
 lab_bg hold "$LAB_CLIENT" sh -c 'mount -t cgroup2 cgroup2 /sys/fs/cgroup && exec "$@"' sh \
 	"$EGRESSD" run --cgroup "/sys/fs/cgroup$REL" "${ALLOW[@]}" -- \
-	sh -c 'i=0; while [ ! -e "$1/go" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done' sh "$LAB_WORK"
+	sh -c 'i=0; while [ ! -e "$1/go" ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done' sh "$LAB_WORK"
 HOLD=$LAB_LAST_PID
-lab_wait 10 "egressd to attach to $CG" sh -c "bpftool cgroup show '$CG' | grep -q ' egress_'"
+for ((i = 0; i < 600; i++)); do
+	bpftool cgroup show "$CG" 2>/dev/null | grep -q ' egress_' && break
+	lab_alive "$HOLD" || break
+	sleep 0.05
+done
+sed 's/^/    hold| /' "$LAB_DIR/hold.log"
 n=$(attached "$CG")
 [ "$n" -gt 0 ] && lab_ok "(control: bpftool shows $n programs on $CG during a run)" ||
 	lab_fail "(control: bpftool shows programs on $CG during a run)"
 touch "$LAB_WORK/go"
-lab_wait 10 "the holding egressd to exit" lab_gone "$HOLD"
+lab_wait 30 "the holding egressd to exit" lab_gone "$HOLD"
 for map in allow_v4 exempt; do
 	fault_run "$map" run --cgroup "/sys/fs/cgroup$REL" "${ALLOW[@]}" -- true
 	injected "$map" && lab_ok "($map: injected)" || lab_fail "($map: injected)"
@@ -127,6 +132,8 @@ lab_section "while running: the DNS proxy cannot learn an address"
 # address is allowed only once learned), a connect to that address, then
 # a wait for the test to read egressd status, then both again.
 cat >"$LAB_DIR/w.sh" <<EOF
+# Its own file: on egressd's stderr, lines of the two could interleave.
+exec >>"$LAB_WORK/w.out" 2>&1
 echo "dig1 \$(dig +tries=1 +time=3 a.wild.test | sed -n 's/.*status: \([A-Z]*\).*/\1/p')"
 "$PY" -c '
 import socket, sys
@@ -154,7 +161,7 @@ run_learn()
 {
 	local name=$1 map=$2 child hostcg
 
-	rm -f "$FLOG" "$LAB_WORK/asked" "$LAB_WORK/read"
+	rm -f "$FLOG" "$LAB_WORK/asked" "$LAB_WORK/read" "$LAB_WORK/w.out"
 	lab_bg "$name" "$LAB_CLIENT" env LD_PRELOAD="$FI" FAULTINJ_MAP="$map" FAULTINJ_COUNT=1 \
 		FAULTINJ_LOG="$FLOG" sh -c 'mount -t cgroup2 cgroup2 /sys/fs/cgroup && exec "$@"' sh \
 		"$EGRESSD" run --user nobody --allow-domains '*.wild.test' -- sh "$LAB_DIR/w.sh"
@@ -172,25 +179,28 @@ print("map_errors=%d learn_failed=%d" % (f["learn_map_errors"], f["dns_learn_fai
 	lab_wait 20 "egressd $EGPID to exit" lab_gone "$EGPID"
 	sed 's/^/    | /' "$LAB_DIR/$name.log"
 	L=$LAB_DIR/$name.log
+	O=$LAB_DIR/$name.out
+	cp "$LAB_WORK/w.out" "$O" 2>/dev/null || : >"$O"
+	sed 's/^/    w| /' "$O"
 }
 
 run_learn learn-ok ""
-expect_grep "$L" '^dig1 NOERROR$' "(control: the lookup is answered)"
-expect_grep "$L" '^connect1 ok$' "(control: and its learned address is reachable)"
+expect_grep "$O" '^dig1 NOERROR$' "(control: the lookup is answered)"
+expect_grep "$O" '^connect1 ok$' "(control: and its learned address is reachable)"
 expect_grep "$LAB_DIR/learn-ok.faults" '^map_errors=0 learn_failed=0$' "(control: status counts no fault)"
 
 run_learn learn-fail learned_v4
 injected learned_v4 && lab_ok "the shim failed the learned_v4 update" ||
 	lab_fail "the shim failed the learned_v4 update" "log: $(cat "$FLOG" 2>/dev/null)"
-expect_grep "$L" '^dig1 SERVFAIL$' "the answer is withheld: SERVFAIL, not an address the workload cannot reach"
-expect_grep "$L" '^connect1 EPERM$' "the address was not allowed: connect EPERM"
+expect_grep "$O" '^dig1 SERVFAIL$' "the answer is withheld: SERVFAIL, not an address the workload cannot reach"
+expect_grep "$O" '^connect1 EPERM$' "the address was not allowed: connect EPERM"
 expect_grep "$L" 'WARNING: DNS proxy: a\.wild\.test -> 198\.51\.100\.42 not learned: the allowlist map update failed' \
 	"a warning names the name, the address and the failure"
 expect_grep "$L" 'WARNING: DNS proxy: cannot use the answer for a\.wild\.test: Cannot allocate memory; answered SERVFAIL' \
 	"and says the answer became SERVFAIL"
 expect_grep "$LAB_DIR/learn-fail.faults" '^map_errors=1 learn_failed=1$' "egressd status counts the map error and the withheld answer"
-expect_grep "$L" '^dig2 198\.51\.100\.42$' "egressd kept running: the next lookup is answered"
-expect_grep "$L" '^connect2 ok$' "and, the map working again, its address is learned and reachable"
+expect_grep "$O" '^dig2 198\.51\.100\.42$' "egressd kept running: the next lookup is answered"
+expect_grep "$O" '^connect2 ok$' "and, the map working again, its address is learned and reachable"
 
 lab_section "while running: a learned address cannot be removed at expiry"
 # The kernel checks each learned entry's expiry itself, so an entry
@@ -229,5 +239,14 @@ lab_log "  ($n warnings, $tries failed deletes in about 2.5 s)"
 # 100 ms doubling: about 5 in 2.5 s; every millisecond would be thousands.
 [ "$tries" -ge 2 ] && [ "$tries" -le 12 ] && lab_ok "the retries go on, backing off ($tries deletes)" ||
 	lab_fail "the retries go on, backing off" "$tries deletes"
+# Two deletes fail, the third goes through: egressd says it recovered.
+rm -f "$FLOG"
+lab_run_in client env LD_PRELOAD="$FI" FAULTINJ_MAP=learned_v4 FAULTINJ_OP=delete FAULTINJ_COUNT=2 \
+	FAULTINJ_LOG="$FLOG" "$EGRESSD" run --user nobody --min-ttl 1 --max-ttl 1 \
+	--allow-domains '*.wild.test' -- sh "$LAB_DIR/exp.sh"
+tries=$(grep -c 'BPF_MAP_DELETE_ELEM' "$FLOG" 2>/dev/null)
+[ "$tries" = 2 ] && lab_ok "(two deletes failed)" || lab_fail "(two deletes failed)" "$tries"
+expect_grep "$LAB_ERR" 'DNS proxy: expired learned addresses removed after 2 failed attempts' \
+	"the third removes it, and egressd says so"
 
 lab_finish
