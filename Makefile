@@ -50,7 +50,8 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
 BPFT_SRCS := $(wildcard tests/bpf/test_*.c)
 BPFT_BINS := $(patsubst tests/bpf/%.c,$(OUTPUT)/tests/%,$(BPFT_SRCS))
-HELP_SRCS := $(wildcard tests/helpers/*.c)
+# faultinj.c is an LD_PRELOAD shim (a .so), not a program: its own rule.
+HELP_SRCS := $(filter-out tests/helpers/faultinj.c,$(wildcard tests/helpers/*.c))
 HELP_BINS := $(patsubst tests/helpers/%.c,$(OUTPUT)/tests/%,$(HELP_SRCS))
 # Defined here, before test-bins names them: a prerequisite list is
 # expanded where the rule is read.
@@ -160,7 +161,13 @@ $(HELP_BINS): $(OUTPUT)/tests/%: $(OUTPUT)/tests/%.o
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@
 
-test-bins: $(OUTPUT)/egressd $(UNIT_BINS) $(BPFT_BINS) $(HELP_BINS) $(BENCH_BINS)
+# The fault-injection shim the 9N_fault tests LD_PRELOAD into egressd.
+FAULTINJ := $(OUTPUT)/tests/faultinj.so
+$(FAULTINJ): tests/helpers/faultinj.c | $(OUTPUT)/tests
+	$(call msg,CC-SO,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -fPIC -shared -MF $(OUTPUT)/tests/faultinj.so.d $< -ldl -o $@
+
+test-bins: $(OUTPUT)/egressd $(UNIT_BINS) $(BPFT_BINS) $(HELP_BINS) $(FAULTINJ) $(BENCH_BINS)
 
 test: test-bins
 	$(Q)tests/run.sh all

@@ -768,6 +768,11 @@ void events_summary(struct events *ev)
 	free(entries);
 }
 
+uint64_t events_write_failures(const struct events *ev)
+{
+	return ev ? ev->write_failures : 0;
+}
+
 int events_check_written(const struct events *ev)
 {
 	if (!ev || !ev->write_failures)

@@ -47,6 +47,9 @@ void events_summary(struct events *ev);
  */
 int events_check_written(const struct events *ev);
 
+/* Deny reports the --log-file refused so far (they went to stderr), for status. */
+uint64_t events_write_failures(const struct events *ev);
+
 /*
  * From the DNS proxy: name the addresses it learned for name, so deny
  * lines and the audit summary say the name (bounded; later ones are not

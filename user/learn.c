@@ -53,6 +53,7 @@ struct learn {
 	uint32_t abuckets, nbuckets; /* powers of two */
 	uint32_t *heap;
 	uint64_t seq;
+	struct learn_faults faults;
 };
 
 void learn_config_default(struct learn_config *c)
@@ -878,6 +879,10 @@ int learn_answer(struct learn *l, const char *name, bool exact_match,
 					      expiry_of(l, addrs[i].ttl, now_ms), answer_seq,
 					      ops, &err);
 		}
+		if (v == LEARN_DROP_TOTAL_FULL)
+			l->faults.cap_refused++;
+		else if (v == LEARN_ERROR)
+			l->faults.map_errors++;
 		if (verdicts)
 			verdicts[i] = v;
 	}
@@ -978,6 +983,11 @@ int learn_lookup(const struct learn *l, const struct addr *in, struct learn_valu
 		return -ENOENT;
 	*out = l->addrs[ai].emitted;
 	return 0;
+}
+
+void learn_get_faults(const struct learn *l, struct learn_faults *out)
+{
+	*out = l->faults;
 }
 
 size_t learn_count(const struct learn *l)

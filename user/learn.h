@@ -75,6 +75,16 @@ enum learn_verdict {
 
 const char *learn_verdict_str(enum learn_verdict v);
 
+/*
+ * Addresses refused since learn_new(), for egressd status: the cap
+ * (LEARN_DROP_TOTAL_FULL) and failed map updates (LEARN_ERROR).  Each is
+ * an address some answer held that the workload cannot reach.
+ */
+struct learn_faults {
+	uint64_t cap_refused;
+	uint64_t map_errors;
+};
+
 static inline bool learn_verdict_dropped(enum learn_verdict v)
 {
 	return v >= LEARN_DROP_METADATA;
@@ -96,6 +106,8 @@ enum learn_class {
 enum learn_class learn_classify(const struct addr *a);
 
 struct learn; /* opaque */
+
+void learn_get_faults(const struct learn *l, struct learn_faults *out);
 
 /* -EINVAL (min_ttl_s > max_ttl_s, a limit of 0) or -ENOMEM. */
 int learn_new(const struct learn_config *c, struct learn **out);

@@ -47,10 +47,14 @@
 #define PROXY_UPSTREAM_TIMEOUT_MS 2000
 #define PROXY_UPSTREAM_TRIES 2
 #define PROXY_MAX_ADDRS 256
+#define PROXY_WARN_PER_ANSWER 8 /* "not learned" lines; then a count */
 #define PROXY_OWNER_LOOKUPS 20 /* /proc scans a second for deny lines */
 #define PROXY_MAX_INFLIGHT 4096 /* queries upstream at once; more: SERVFAIL */
 /* Header, the largest question (255 + 4) and a bare OPT record (11). */
 #define PROXY_FWD_MAX (DNSMSG_HDR_LEN + 259 + 11)
+/* A learned address the map will not let go: retry after 100 ms, doubling to 5 s. */
+#define PROXY_SWEEP_BACKOFF_MIN_MS 100
+#define PROXY_SWEEP_BACKOFF_MAX_MS 5000
 
 enum { L_UDP4, L_UDP6, L_TCP4, L_TCP6, L_NUM };
 
@@ -102,6 +106,8 @@ struct proxy {
 	uint64_t owner_sec;          /* report()'s rate limit */
 	unsigned int owner_lookups;
 	struct learn_ops ops;        /* learn.c -> the BPF learned maps */
+	struct proxy_faults faults;  /* for egressd status */
+	uint32_t sweep_backoff_ms;   /* 0, or removals are failing: the retry delay */
 };
 
 static uint64_t mono_ms(void)
@@ -248,15 +254,24 @@ static int map_remove(void *ctx, const struct addr *a)
 	return loader_unlearn(p->skel, a);
 }
 
-/* Arm the sweeper for the next expiry (or a retry, "now"). */
+/*
+ * Arm the sweeper for the next expiry (or a retry, "now").  While
+ * removals fail, retries wait sweep_backoff_ms: the kernel checks each
+ * entry's expiry itself, so an entry egressd could not delete no longer
+ * passes anyway, and retrying every millisecond would only spin.
+ */
 static void arm_sweeper(struct proxy *p)
 {
-	uint64_t at, now = mono_ms();
+	uint64_t at, now = mono_ms(), us;
 
-	if (learn_next_expiry(p->cfg.learn, &at))
+	if (learn_next_expiry(p->cfg.learn, &at)) {
 		loop_timer_arm(p->sweeper, 0);
-	else
-		loop_timer_arm(p->sweeper, at > now ? (at - now) * 1000 : 1000);
+		return;
+	}
+	us = at > now ? (at - now) * 1000 : 1000;
+	if (us < (uint64_t)p->sweep_backoff_ms * 1000)
+		us = (uint64_t)p->sweep_backoff_ms * 1000;
+	loop_timer_arm(p->sweeper, us);
 }
 
 static int on_sweep(struct loop_source *s, void *userdata)
@@ -266,31 +281,56 @@ static int on_sweep(struct loop_source *s, void *userdata)
 
 	(void)s;
 	ret = learn_sweep(p->cfg.learn, mono_ms(), &p->ops);
-	if (ret)
-		pr_warn("DNS proxy: cannot expire a learned address: %s (retrying)", strerror(-ret));
+	if (ret) {
+		p->faults.expire_failed++;
+		/* Said once per run of failures, not once per retry. */
+		if (!p->sweep_backoff_ms) {
+			pr_warn("DNS proxy: cannot expire a learned address: %s (retrying; the kernel refuses it past its expiry meanwhile)",
+				strerror(-ret));
+			p->sweep_backoff_ms = PROXY_SWEEP_BACKOFF_MIN_MS;
+		} else if (p->sweep_backoff_ms < PROXY_SWEEP_BACKOFF_MAX_MS) {
+			p->sweep_backoff_ms *= 2;
+			if (p->sweep_backoff_ms > PROXY_SWEEP_BACKOFF_MAX_MS)
+				p->sweep_backoff_ms = PROXY_SWEEP_BACKOFF_MAX_MS;
+		}
+	} else if (p->sweep_backoff_ms) {
+		pr_info("DNS proxy: expired learned addresses removed after %llu failed attempts",
+			(unsigned long long)p->faults.expire_failed);
+		p->sweep_backoff_ms = 0;
+	}
 	arm_sweeper(p);
 	return 0;
 }
 
 /*
  * Learn addrs under name.  Addresses learn.c refuses (the rebinding
- * guard, the caps) are said once each; a failed map update fails the
- * answer, so the workload never gets an address it could not reach.
+ * guard, the caps) are said once each, the first PROXY_WARN_PER_ANSWER
+ * of an answer by address and the rest in one count: an answer of 256
+ * addresses past the cap is not 256 lines.  A failed map update fails
+ * the answer, so the workload never gets an address it could not reach.
  */
 static int proxy_learn(struct proxy *p, const char *name, const struct namematch_hit *hit,
 		       const struct dnsmsg_addr *addrs, size_t n)
 {
 	enum learn_verdict v[PROXY_MAX_ADDRS];
 	char a[ADDR_STRLEN];
+	size_t said = 0, more = 0;
 	int ret;
 
 	ret = learn_answer(p->cfg.learn, name, hit->exact, hit->ports.all ? NULL : &hit->ports,
 			   addrs, n, mono_ms(), &p->ops, v);
+
 	for (size_t i = 0; i < n; i++) {
-		if (learn_verdict_dropped(v[i]))
+		if (!learn_verdict_dropped(v[i]))
+			continue;
+		if (said++ < PROXY_WARN_PER_ANSWER)
 			pr_warn("DNS proxy: %s -> %s not learned: %s", name,
 				addr_format(&addrs[i].addr, a, sizeof(a)), learn_verdict_str(v[i]));
+		else
+			more++;
 	}
+	if (more)
+		pr_warn("DNS proxy: %s: %zu more addresses of this answer not learned", name, more);
 	arm_sweeper(p);
 	return ret;
 }
@@ -329,6 +369,7 @@ static void on_upstream(void *arg, int status, int timeouts, unsigned char *abuf
 	if (status != ARES_SUCCESS || alen < HFIXEDSZ) {
 		pr_warn("DNS proxy: upstream failed for %s: %s; answered SERVFAIL", pq->q.name,
 			ares_strerror(status));
+		pq->p->faults.upstream_failed++;
 		reply_rcode(pq, pq->query, pq->qlen, ns_r_servfail);
 		pending_free(pq);
 		return;
@@ -339,6 +380,7 @@ static void on_upstream(void *arg, int status, int timeouts, unsigned char *abuf
 		if (ret) {
 			pr_warn("DNS proxy: cannot use the answer for %s: %s; answered SERVFAIL",
 				pq->q.name, strerror(-ret));
+			pq->p->faults.learn_failed++;
 			reply_rcode(pq, pq->query, pq->qlen, ns_r_servfail);
 			pending_free(pq);
 			return;
@@ -809,6 +851,11 @@ int proxy_start(struct proxy *p, const struct proxy_config *c, struct egress_bpf
 	}
 	p->started = true;
 	return 0;
+}
+
+void proxy_get_faults(const struct proxy *p, struct proxy_faults *out)
+{
+	*out = p->faults;
 }
 
 void proxy_free(struct proxy *p)

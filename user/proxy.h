@@ -48,6 +48,20 @@ int proxy_open(struct loop *l, struct proxy **out, uint16_t *port_out);
  */
 int proxy_start(struct proxy *p, const struct proxy_config *c, struct egress_bpf *skel);
 
+/*
+ * Queries answered SERVFAIL since proxy_start(), for egressd status:
+ * the upstream failed (dead, silent, a bad answer), or the answer's
+ * addresses could not be allowed (a failed map update); and sweeps that
+ * could not remove an expired address from the map.
+ */
+struct proxy_faults {
+	uint64_t upstream_failed;
+	uint64_t learn_failed;
+	uint64_t expire_failed; /* sweeps that could not delete an expired address */
+};
+
+void proxy_get_faults(const struct proxy *p, struct proxy_faults *out);
+
 /* Closes the listeners and the channels.  Accepts NULL. */
 void proxy_free(struct proxy *p);
 

@@ -27,6 +27,7 @@
 
 #include "log.h"
 #include "loop.h"
+#include "proxy.h"
 #include "session.h"
 #include "stats.h"
 #include "status.h"
@@ -403,6 +404,22 @@ fail_one:
 	return o;
 }
 
+static struct json_object *doc_faults(const struct status_input *in)
+{
+	struct json_object *o = json_object_new_object();
+
+	if (!o || add(o, "dns_upstream_failed", json_object_new_uint64(in->faults.dns_upstream_failed)) ||
+	    add(o, "dns_learn_failed", json_object_new_uint64(in->faults.dns_learn_failed)) ||
+	    add(o, "learn_cap_refused", json_object_new_uint64(in->faults.learn_cap_refused)) ||
+	    add(o, "learn_map_errors", json_object_new_uint64(in->faults.learn_map_errors)) ||
+	    add(o, "learn_expire_errors", json_object_new_uint64(in->faults.learn_expire_errors)) ||
+	    add(o, "log_write_failures", json_object_new_uint64(in->faults.log_write_failures))) {
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
+
 static struct json_object *doc_recent(const struct status_input *in)
 {
 	struct json_object *a = json_object_new_array();
@@ -458,6 +475,7 @@ struct json_object *status_document(const struct status_input *in)
 	    add(doc, "loopback", json_object_new_string(in->loopback ? in->loopback : "all")) ||
 	    add(doc, "static", doc_static(in)) || add(doc, "names", doc_names(in)) ||
 	    doc_learned(doc, in) || add(doc, "counters", doc_counters(in)) ||
+	    add(doc, "faults", doc_faults(in)) ||
 	    add(doc, "recent_denials", doc_recent(in)))
 		goto fail;
 	return doc;
@@ -614,6 +632,22 @@ static void gather(const struct status_server *st, struct status_input *in,
 	in->counters = (const struct egress_counter(*)[EGRESS_REASON_MAX])counters;
 	in->recent = recent;
 	in->nrecent = events_recent(s->events, recent, EVENTS_RECENT_MAX);
+	if (s->learn) {
+		struct learn_faults lf;
+
+		learn_get_faults(s->learn, &lf);
+		in->faults.learn_cap_refused = lf.cap_refused;
+		in->faults.learn_map_errors = lf.map_errors;
+	}
+	if (s->proxy) {
+		struct proxy_faults pf;
+
+		proxy_get_faults(s->proxy, &pf);
+		in->faults.dns_upstream_failed = pf.upstream_failed;
+		in->faults.dns_learn_failed = pf.learn_failed;
+		in->faults.learn_expire_errors = pf.expire_failed;
+	}
+	in->faults.log_write_failures = events_write_failures(s->events);
 }
 
 static void conn_answer(struct status_conn *c, size_t len)

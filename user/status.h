@@ -94,6 +94,15 @@ struct status_input {
 	const struct egress_counter (*counters)[EGRESS_REASON_MAX];
 	const struct events_recent *recent; /* newest first */
 	size_t nrecent;
+	/* Faults so far, each failed closed (docs/hardening.md "Fault injection"). */
+	struct {
+		uint64_t dns_upstream_failed; /* queries answered SERVFAIL: upstream */
+		uint64_t dns_learn_failed;    /* answers withheld (SERVFAIL): map update failed */
+		uint64_t learn_cap_refused;   /* addresses not learned: the cap was reached */
+		uint64_t learn_map_errors;    /* addresses not learned: the map update failed */
+		uint64_t learn_expire_errors; /* sweeps that could not delete an expired address */
+		uint64_t log_write_failures;  /* deny reports the --log-file refused */
+	} faults;
 };
 
 /*
