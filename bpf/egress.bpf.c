@@ -151,6 +151,11 @@ const volatile bool learning = false;
  * cgroup_skb (5.2).
  */
 const volatile bool verdict_cache = false;
+/*
+ * Seed that cache from connect/sendmsg (see sock_seed()).  The loader
+ * clears it where sock_addr programs cannot call bpf_sk_storage_get.
+ */
+const volatile bool seed_verdicts = false;
 
 /* IPv4 allowlist: longest prefix -> merged rule (ports, rule id). */
 struct {
@@ -1043,10 +1048,44 @@ static __always_inline bool is_proxy(const struct dest *d)
 	return d->dport == proxy_port && is_loopback(d);
 }
 
+/*
+ * Write the socket's verdict before its first packet exists, so that the
+ * packet hook's first lookup hits instead of deciding again and creating
+ * the storage itself (see the comment above skb_fullsock() for why this
+ * cannot pass a packet the packet hook would drop).  The dest is the one
+ * the packet hook will compute for this socket's packets to d: the same
+ * family (mapped IPv6 already folded into 4, as on the wire), protocol,
+ * port and address, and via_lo as skb->ifindex will give it, not as
+ * sock_via_lo() does: a destination that can pass the allowlist is never
+ * loopback, so its packets leave through another device (via_lo 0)
+ * unless the socket is bound to lo.  Where that guess is wrong (a local
+ * address of the namespace, which routes through lo) the packet hook
+ * misses and decides afresh.
+ */
+static __always_inline void sock_seed(struct bpf_sock_addr *ctx, const struct dest *d,
+				      __u32 reason, __u32 rule_id)
+{
+	struct bpf_sock *sk = ctx->sk;
+	struct verdict *v;
+
+	if (!verdict_cache || !seed_verdicts || !sk)
+		return;
+	if (reason != EGRESS_PASS_ALLOWLIST && reason != EGRESS_PASS_LEARNED)
+		return;
+	v = bpf_sk_storage_get(&verdicts, sk, NULL, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!v)
+		return;
+	v->d = *d;
+	v->d.via_lo = sk->bound_dev_if == LOOPBACK_IFINDEX;
+	v->d.sport = 0;
+	v->reason = reason;
+	v->rule_id = rule_id;
+}
+
 static __always_inline int sock_verdict(struct bpf_sock_addr *ctx, struct dest *d, __u32 hook,
 					const bool is6)
 {
-	__u32 rule_id = ~0U;
+	__u32 rule_id = ~0U, reason;
 	bool exempt = false;
 
 	d->proto = ctx->protocol;
@@ -1068,7 +1107,9 @@ static __always_inline int sock_verdict(struct bpf_sock_addr *ctx, struct dest *
 		if (!exempt)
 			return dns_redirect(ctx, d, hook, cookie, is6);
 	}
-	return sock_deny(d, hook, egress_decide(d, &rule_id, exempt));
+	reason = egress_decide(d, &rule_id, exempt);
+	sock_seed(ctx, d, reason, rule_id);
+	return sock_deny(d, hook, reason);
 }
 
 /*
