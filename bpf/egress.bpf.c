@@ -903,6 +903,45 @@ static __always_inline bool dest_equal(const struct dest *a, const struct dest *
  * Everything parse_v4/parse_v6 refuse (malformed headers, IPv4 source
  * routes, which an IP_RETOPTS cmsg can add to any one send, IPv6 routing
  * headers, forged sources) is refused before this is consulted.
+ *
+ * The socket hooks seed it too (sock_seed(): connect4/6, sendmsg4/6), so
+ * that a socket's first packet hits.  Why a seeded verdict cannot pass a
+ * packet the packet hook would drop: it is used only for a packet whose
+ * parsed dest equals it field for field, and for such a dest the packet
+ * hook's own decision is the same one.  egress_decide() gives an
+ * allowlist or learned pass from family, address, protocol, has_port and
+ * port alone; via_lo and the exempt set only steer loopback and resolver
+ * verdicts, which are never seeded.  So a seed can only differ from the
+ * packet hook's decision in WHEN the maps were read, not in what:
+ *  - DNAT in the namespace (nat OUTPUT runs before this hook), policy
+ *    routing: the packet carries the translated address or leaves by
+ *    another device; a different address misses, and a device change
+ *    alone does not change an allowlist verdict;
+ *  - IP_UNICAST_IF / SO_BINDTODEVICE after connect: the device only;
+ *  - sendto() on a connected UDP socket: sendmsg decides (and reseeds)
+ *    that address first; send() to the connected address then misses the
+ *    newer seed and is decided afresh;
+ *  - TCP Fast Open: sendto(MSG_FASTOPEN) goes through connect4/6 like a
+ *    connect(), so the SYN with data carries the judged address;
+ *  - connect(AF_UNSPEC) then connect(B): the kernel runs no hook for the
+ *    disconnect; connect(B) decides B and reseeds only if B passes (else
+ *    EPERM, and the old seed names an address the socket no longer has:
+ *    sending there again goes through sendmsg, which decides again);
+ *  - learned addresses that expire: the seed is read from the learned map
+ *    at connect, so a flow counts as started at connect rather than at
+ *    its first packet (for TCP the SYN follows at once; a connected UDP
+ *    socket may wait).  A new socket, or an unconnected sendto, is judged
+ *    afresh by the socket hooks, expiry included;
+ *  - DNS redirected to the proxy: dns_redirect() returns before any
+ *    decision, so nothing is seeded; the packets carry the proxy's
+ *    loopback address and are judged per packet, as loopback always is;
+ *  - a socket passed to another cgroup (SCM_RIGHTS): the hooks that run
+ *    and this map are chosen by the socket's own cgroup, set when it was
+ *    created, the same for both hooks, whoever sends;
+ *  - IPv4-mapped IPv6: both hooks fold it into family 4, which is what
+ *    the packet carries, so it hits; a v6 packet never matches a v4 seed.
+ * Another sock_addr program after ours that rewrites the address makes
+ * the packet miss, as DNAT does.
  */
 static __always_inline struct bpf_sock *skb_fullsock(struct __sk_buff *skb)
 {
