@@ -357,11 +357,11 @@ plot "{dat}" u 1:2 w lp t "egressd run -- true", "" u 1:($3>0?$3:1/0) w p pt 7 p
         w('')
         ns = R['conn_programs_noseed']
         if ns:
-            def pc(d, n, k):
+            def cpv(d, n, k):
                 return fmt(d[n][k], 1) if n in d else '-'
             w('The verdict seeded at connect (above) against the same pass with `EGRESSD_NO_SEED=1` '
               '(the packet hook decides and creates the verdict), interleaved, medians: ' +
-              '; '.join(f"{n} {pc(R['conn_programs'], n, 'ns_per_run')} against {pc(ns, n, 'ns_per_run')} "
+              '; '.join(f"{n} {cpv(R['conn_programs'], n, 'ns_per_run')} against {cpv(ns, n, 'ns_per_run')} "
                         f"ns per run" for n in ('egress_skb', 'egress_connect4')) +
               f"; all programs {fmt(tot / 1000, 2)} against "
               f"{fmt(sum(d['ns_per_conn'] or 0 for d in ns.values()) / 1000, 2)} us per connection; "
