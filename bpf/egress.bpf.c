@@ -1099,7 +1099,8 @@ static __always_inline bool is_proxy(const struct dest *d)
  * loopback, so its packets leave through another device (via_lo 0)
  * unless the socket is bound to lo.  Where that guess is wrong (a local
  * address of the namespace, which routes through lo) the packet hook
- * misses and decides afresh.
+ * misses and decides afresh; so does 0.0.0.0 under an allow-all rule,
+ * whose packets carry 127.0.0.1.
  */
 static __always_inline void sock_seed(struct bpf_sock_addr *ctx, const struct dest *d,
 				      __u32 reason, __u32 rule_id)

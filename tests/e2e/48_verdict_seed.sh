@@ -10,6 +10,9 @@
 # connect4 programs.
 #   - allowlist v4, v6, IPv4-mapped v6 (folded to v4, as on the wire), TCP;
 #   - learned (a wildcard's name resolved through the DNS proxy);
+#   - the client's own address, which routes through lo: the seed's
+#     via_lo=0 guess is wrong there, so the first packet misses and the
+#     packet hook writes its own verdict (via_lo=1);
 #   - no entry: a denied destination let through by --audit, loopback,
 #     DNS redirected to the proxy, and (negative control) EGRESSD_NO_SEED=1,
 #     which turns the seed off: then only a sent packet makes the entry,
@@ -161,6 +164,14 @@ seeded "" "udp 198.51.100.30:7 after resolving a.seed.test (*.seed.test): seeded
 	"family=4 proto=17 has_port=1 dport=7 via_lo=0 addr=198.51.100.30 reason=learned rule=[0-9]+" \
 	--allow-domains '*.seed.test' --user nobody -- sh -c \
 	"getent hosts a.seed.test >/dev/null && exec $SEEDPROBE hold udp $LAB_OTHER4 7 20"
+
+lab_section "a wrong guess misses safely: the client's own address routes through lo"
+seeded "" "udp 198.51.100.2:7 (own address): seeded with via_lo=0" \
+	"family=4 proto=17 has_port=1 dport=7 via_lo=0 addr=198.51.100.2 reason=allowlist rule=[0-9]+" \
+	--allow-domains 198.51.100.2 --user nobody -- "${H[@]}" udp 198.51.100.2 7 20
+seeded "" "udp 198.51.100.2:7 (own address), one datagram: the packet hook missed and rewrote it (via_lo=1)" \
+	"family=4 proto=17 has_port=1 dport=7 via_lo=1 addr=198.51.100.2 reason=allowlist rule=[0-9]+" \
+	--allow-domains 198.51.100.2 --user nobody -- "${H[@]}" udp 198.51.100.2 7 20 send
 
 lab_section "no entry where the socket hooks did not pass by the allowlist"
 seeded "" "udp 198.51.100.20:7 let through by --audit: no entry" none \
