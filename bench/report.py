@@ -145,14 +145,21 @@ def main():
     R['in_place']['met'] = (R['in_place']['median_above_noop_ns'] or 1e9) <= 60
 
     # ---- per-program cost of a new connection (bpf_stats, connrate) ----
-    cp = collections.defaultdict(lambda: collections.defaultdict(list))
-    for s in raw:
-        if s['metric'] == 'connprog':
-            for k in ('value', 'runs_per_conn', 'ns_per_conn'):
-                cp[s['prog']][k].append(s[k])
-    R['conn_programs'] = {n: {'ns_per_run': med(d['value']), 'runs_per_conn': med(d['runs_per_conn']),
-                              'ns_per_conn': med(d['ns_per_conn']), 'samples': d}
-                          for n, d in cp.items()}
+    # (egressd: the socket hooks seed the per-socket verdict; egressd-noseed:
+    # EGRESSD_NO_SEED=1, the same run without it, for the A/B.)
+    def conn_progs(filt):
+        cp = collections.defaultdict(lambda: collections.defaultdict(list))
+        for s in raw:
+            if s['metric'] == 'connprog' and s.get('filter', 'egressd') == filt:
+                for k in ('value', 'runs_per_conn', 'ns_per_conn'):
+                    cp[s['prog']][k].append(s[k])
+        return {n: {'ns_per_run': med(d['value']), 'runs_per_conn': med(d['runs_per_conn']),
+                    'ns_per_conn': med(d['ns_per_conn']), 'samples': d}
+                for n, d in cp.items()}
+    R['conn_programs'] = conn_progs('egressd')
+    R['conn_programs_noseed'] = conn_progs('egressd-noseed')
+    R['conn_stats_rate'] = {f: med([s['value'] for s in raw if s['metric'] == 'connrate_stats'
+                                    and s['filter'] == f]) for f in ('egressd', 'egressd-noseed')}
 
     # ---- test_run cost and map fill ----
     pc = collections.defaultdict(lambda: collections.defaultdict(list))
@@ -348,6 +355,18 @@ plot "{dat}" u 1:2 w lp t "egressd run -- true", "" u 1:($3>0?$3:1/0) w p pt 7 p
         for n, d in sorted(R['conn_programs'].items(), key=lambda kv: -(kv[1]['ns_per_conn'] or 0)):
             w(f"| {n} | {fmt(d['runs_per_conn'], 2)} | {fmt(d['ns_per_run'], 1)} | {fmt(d['ns_per_conn'], 0)} |")
         w('')
+        ns = R['conn_programs_noseed']
+        if ns:
+            def cpv(d, n, k):
+                return fmt(d[n][k], 1) if n in d else '-'
+            w('The verdict seeded at connect (above) against the same pass with `EGRESSD_NO_SEED=1` '
+              '(the packet hook decides and creates the verdict), interleaved, medians: ' +
+              '; '.join(f"{n} {cpv(R['conn_programs'], n, 'ns_per_run')} against {cpv(ns, n, 'ns_per_run')} "
+                        f"ns per run" for n in ('egress_skb', 'egress_connect4')) +
+              f"; all programs {fmt(tot / 1000, 2)} against "
+              f"{fmt(sum(d['ns_per_conn'] or 0 for d in ns.values()) / 1000, 2)} us per connection; "
+              f"{fmt(R['conn_stats_rate']['egressd'], 0)} against "
+              f"{fmt(R['conn_stats_rate']['egressd-noseed'], 0)} conn/s under bpf_stats.\n")
     w('Through `bpf_prog_test_run_opts` (bench/progcost.c; the maps filled by the real loader as '
       '`egressd run` fills them; UDP packets, v4 and v6, each to an address inside a different rule), '
       'ns per packet above the empty program run the same way, medians:\n')

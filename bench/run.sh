@@ -52,7 +52,10 @@ SEED=${SEED:-10}
 DELAY_MS=${DELAY_MS:-20}
 # BENCH_FILTERS / BENCH_METRICS / BENCH_ONLY=network: a subset, for a quick
 # experiment (egressd-noproxy is `egressd run --no-dns-proxy`, which also
-# turns the per-socket verdict cache off).  The full report needs all.
+# turns the per-socket verdict cache off; egressd-noseed is egressd with
+# EGRESSD_NO_SEED=1).  The full report needs all.  BENCH_ONLY=connstats:
+# only the bpf_stats connrate passes, seed and no seed (with
+# BENCH_FILTERS=egressd, so that the sanity pass runs for egressd alone).
 read -r -a FILTERS <<<"${BENCH_FILTERS:-none egressd iptables nftables floor}"
 read -r -a METRICS <<<"${BENCH_METRICS:-udp_pps tcp_conn tcp_bulk}"
 
@@ -308,6 +311,8 @@ under() {
 	shift
 	if [ "$f" = egressd ]; then
 		client "$EG" run -q --user nobody --allow-file "$TMP/list.txt" -- "$@"
+	elif [ "$f" = egressd-noseed ]; then
+		client env EGRESSD_NO_SEED=1 "$EG" run -q --user nobody --allow-file "$TMP/list.txt" -- "$@"
 	elif [ "$f" = egressd-noproxy ]; then
 		client "$EG" run -q --user nobody --no-dns-proxy --allow-file "$TMP/list.txt" -- "$@"
 	else
@@ -370,6 +375,7 @@ measure() { # measure METRIC FILTER -> value on stdout
 	done
 	die "$m under $f failed twice"
 }
+[ "${BENCH_ONLY:-}" = connstats ] && METRICS=()
 for m in "${METRICS[@]}"; do
 	for ((r = 1; r <= REPS; r++)); do
 		for f in "${FILTERS[@]}"; do
@@ -430,7 +436,11 @@ stats_run() { # stats_run FILTER REP
 	say "bpf_stats rep $r $f: $(($3 - $1)) ns / $(($4 - $2)) runs"
 }
 # Where a new connection's cost goes: every egressd program's run time
-# during a connrate run, per connection.
+# during a connrate run, per connection.  Run as egressd (the socket hooks
+# seed the per-socket verdict, so the SYN finds it) and as egressd-noseed
+# (EGRESSD_NO_SEED=1: the packet hook decides and creates it), interleaved
+# rep by rep: the A/B of the seed.  Records: connprog (per program) and
+# connrate_stats (the connections per second of that run).
 all_stats() { # all_stats DIR -> "name id run_time_ns run_cnt" per program
 	bpftool cgroup show "$1" -j | python3 -c '
 import json, subprocess, sys
@@ -438,9 +448,9 @@ for p in json.load(sys.stdin):
     d = json.loads(subprocess.check_output(["bpftool", "prog", "show", "id", str(p["id"]), "-j"]))
     print(d.get("name", p["id"]), p["id"], d.get("run_time_ns", 0), d.get("run_cnt", 0))'
 }
-conn_stats_run() { # conn_stats_run REP
-	local r=$1 d='' i st=$((T > 3 ? T : 3))
-	under egressd "$TMP/connrate" "$TARGET" 7000 "$((st + 1))" >"$TMP/cs.out" 2>&1 &
+conn_stats_run() { # conn_stats_run REP [egressd|egressd-noseed]
+	local r=$1 f=${2:-egressd} d='' i st=$((T > 3 ? T : 3))
+	under "$f" "$TMP/connrate" "$TARGET" 7000 "$((st + 1))" >"$TMP/cs.out" 2>&1 &
 	local lp=$!
 	sleep 0.7
 	for ((i = 0; i < 20; i++)); do
@@ -457,31 +467,41 @@ conn_stats_run() { # conn_stats_run REP
 	t1=$(date +%s.%N)
 	wait "$lp" || die "conn stats: connrate failed"
 	# Connections in the window: the run's mean rate times the window.
-	python3 - "$TMP/cs.a" "$TMP/cs.b" "$TMP/cs.out" "$t0" "$t1" "$r" >>"$RAW" <<'PY'
+	python3 - "$TMP/cs.a" "$TMP/cs.b" "$TMP/cs.out" "$t0" "$t1" "$r" "$f" >>"$RAW" <<'PY'
 import json, sys
 a = {l.split()[1]: l.split() for l in open(sys.argv[1])}
 b = {l.split()[1]: l.split() for l in open(sys.argv[2])}
 rate = float(open(sys.argv[3]).read().split()[5])
 conns = rate * (float(sys.argv[5]) - float(sys.argv[4]))
+rep, f = int(sys.argv[6]), sys.argv[7]
 for i, (name, _, t, n) in b.items():
     dt, dn = int(t) - int(a[i][2]), int(n) - int(a[i][3])
     if dn <= 0:
         continue
-    print(json.dumps({'metric': 'connprog', 'filter': 'egressd', 'prog': name, 'rep': int(sys.argv[6]),
+    print(json.dumps({'metric': 'connprog', 'filter': f, 'prog': name, 'rep': rep,
                       'value': dt / dn, 'runs_per_conn': dn / conns, 'ns_per_conn': dt / conns,
                       'unit': 'ns'}))
+print(json.dumps({'metric': 'connrate_stats', 'filter': f, 'rep': rep, 'value': rate, 'unit': 'conn/s'}))
 PY
-	say "conn stats rep $r: $(wc -l <"$TMP/cs.b") programs"
+	say "conn stats rep $r $f: $(wc -l <"$TMP/cs.b") programs, $(awk '/^conns/ { print $6 }' "$TMP/cs.out") conn/s"
 }
 STATS_OLD=$(sysctl -n kernel.bpf_stats_enabled)
 sysctl -qw kernel.bpf_stats_enabled=1
 for ((r = 1; r <= STATS_REPS; r++)); do
-	stats_run egressd "$r"
-	stats_run floor "$r"
-	conn_stats_run "$r"
+	if [ "${BENCH_ONLY:-}" != connstats ]; then
+		stats_run egressd "$r"
+		stats_run floor "$r"
+	fi
+	conn_stats_run "$r" egressd
+	conn_stats_run "$r" egressd-noseed
 done
 sysctl -qw kernel.bpf_stats_enabled="$STATS_OLD"
 STATS_OLD=
+if [ "${BENCH_ONLY:-}" = connstats ]; then
+	mkdir -p "$OUTDIR/raw" && cp "$RAW" "$OUTDIR/raw/" || die "saving samples"
+	say "connection stats only: samples in $OUTDIR/raw/samples.jsonl"
+	exit 0
+fi
 
 # ---- per-packet cost through test_run, and file to filled maps ----
 for ((r = 1; r <= REPS; r++)); do

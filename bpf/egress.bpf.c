@@ -151,6 +151,11 @@ const volatile bool learning = false;
  * cgroup_skb (5.2).
  */
 const volatile bool verdict_cache = false;
+/*
+ * Seed that cache from connect/sendmsg (see sock_seed()).  The loader
+ * clears it where sock_addr programs cannot call bpf_sk_storage_get.
+ */
+const volatile bool seed_verdicts = false;
 
 /* IPv4 allowlist: longest prefix -> merged rule (ports, rule id). */
 struct {
@@ -898,6 +903,45 @@ static __always_inline bool dest_equal(const struct dest *a, const struct dest *
  * Everything parse_v4/parse_v6 refuse (malformed headers, IPv4 source
  * routes, which an IP_RETOPTS cmsg can add to any one send, IPv6 routing
  * headers, forged sources) is refused before this is consulted.
+ *
+ * The socket hooks seed it too (sock_seed(): connect4/6, sendmsg4/6), so
+ * that a socket's first packet hits.  Why a seeded verdict cannot pass a
+ * packet the packet hook would drop: it is used only for a packet whose
+ * parsed dest equals it field for field, and for such a dest the packet
+ * hook's own decision is the same one.  egress_decide() gives an
+ * allowlist or learned pass from family, address, protocol, has_port and
+ * port alone; via_lo and the exempt set only steer loopback and resolver
+ * verdicts, which are never seeded.  So a seed can only differ from the
+ * packet hook's decision in WHEN the maps were read, not in what:
+ *  - DNAT in the namespace (nat OUTPUT runs before this hook), policy
+ *    routing: the packet carries the translated address or leaves by
+ *    another device; a different address misses, and a device change
+ *    alone does not change an allowlist verdict;
+ *  - IP_UNICAST_IF / SO_BINDTODEVICE after connect: the device only;
+ *  - sendto() on a connected UDP socket: sendmsg decides (and reseeds)
+ *    that address first; send() to the connected address then misses the
+ *    newer seed and is decided afresh;
+ *  - TCP Fast Open: sendto(MSG_FASTOPEN) goes through connect4/6 like a
+ *    connect(), so the SYN with data carries the judged address;
+ *  - connect(AF_UNSPEC) then connect(B): the kernel runs no hook for the
+ *    disconnect; connect(B) decides B and reseeds only if B passes (else
+ *    EPERM, and the old seed names an address the socket no longer has:
+ *    sending there again goes through sendmsg, which decides again);
+ *  - learned addresses that expire: the seed is read from the learned map
+ *    at connect, so a flow counts as started at connect rather than at
+ *    its first packet (for TCP the SYN follows at once; a connected UDP
+ *    socket may wait).  A new socket, or an unconnected sendto, is judged
+ *    afresh by the socket hooks, expiry included;
+ *  - DNS redirected to the proxy: dns_redirect() returns before any
+ *    decision, so nothing is seeded; the packets carry the proxy's
+ *    loopback address and are judged per packet, as loopback always is;
+ *  - a socket passed to another cgroup (SCM_RIGHTS): the hooks that run
+ *    and this map are chosen by the socket's own cgroup, set when it was
+ *    created, the same for both hooks, whoever sends;
+ *  - IPv4-mapped IPv6: both hooks fold it into family 4, which is what
+ *    the packet carries, so it hits; a v6 packet never matches a v4 seed.
+ * Another sock_addr program after ours that rewrites the address makes
+ * the packet miss, as DNAT does.
  */
 static __always_inline struct bpf_sock *skb_fullsock(struct __sk_buff *skb)
 {
@@ -1043,10 +1087,45 @@ static __always_inline bool is_proxy(const struct dest *d)
 	return d->dport == proxy_port && is_loopback(d);
 }
 
+/*
+ * Write the socket's verdict before its first packet exists, so that the
+ * packet hook's first lookup hits instead of deciding again and creating
+ * the storage itself (see the comment above skb_fullsock() for why this
+ * cannot pass a packet the packet hook would drop).  The dest is the one
+ * the packet hook will compute for this socket's packets to d: the same
+ * family (mapped IPv6 already folded into 4, as on the wire), protocol,
+ * port and address, and via_lo as skb->ifindex will give it, not as
+ * sock_via_lo() does: a destination that can pass the allowlist is never
+ * loopback, so its packets leave through another device (via_lo 0)
+ * unless the socket is bound to lo.  Where that guess is wrong (a local
+ * address of the namespace, which routes through lo) the packet hook
+ * misses and decides afresh; so does 0.0.0.0 under an allow-all rule,
+ * whose packets carry 127.0.0.1.
+ */
+static __always_inline void sock_seed(struct bpf_sock_addr *ctx, const struct dest *d,
+				      __u32 reason, __u32 rule_id)
+{
+	struct bpf_sock *sk = ctx->sk;
+	struct verdict *v;
+
+	if (!verdict_cache || !seed_verdicts || !sk)
+		return;
+	if (reason != EGRESS_PASS_ALLOWLIST && reason != EGRESS_PASS_LEARNED)
+		return;
+	v = bpf_sk_storage_get(&verdicts, sk, NULL, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!v)
+		return;
+	v->d = *d;
+	v->d.via_lo = sk->bound_dev_if == LOOPBACK_IFINDEX;
+	v->d.sport = 0;
+	v->reason = reason;
+	v->rule_id = rule_id;
+}
+
 static __always_inline int sock_verdict(struct bpf_sock_addr *ctx, struct dest *d, __u32 hook,
 					const bool is6)
 {
-	__u32 rule_id = ~0U;
+	__u32 rule_id = ~0U, reason;
 	bool exempt = false;
 
 	d->proto = ctx->protocol;
@@ -1068,7 +1147,9 @@ static __always_inline int sock_verdict(struct bpf_sock_addr *ctx, struct dest *
 		if (!exempt)
 			return dns_redirect(ctx, d, hook, cookie, is6);
 	}
-	return sock_deny(d, hook, egress_decide(d, &rule_id, exempt));
+	reason = egress_decide(d, &rule_id, exempt);
+	sock_seed(ctx, d, reason, rule_id);
+	return sock_deny(d, hook, reason);
 }
 
 /*

@@ -432,6 +432,34 @@ static bool probe_task_helpers(void)
 	return true;
 }
 
+/*
+ * Can a connect4 program call bpf_sk_storage_get (the verdict seed)?
+ * libbpf 1.1's helper probe reads this kernel's refusal ("program of this
+ * type cannot use helper") as a yes, so read the verifier log here: the
+ * call is made without its arguments, so a kernel that knows the helper
+ * for this type refuses the arguments instead.
+ */
+static bool probe_sock_addr_sk_storage(void)
+{
+	const struct bpf_insn insns[] = {
+		{ .code = BPF_JMP | BPF_CALL, .imm = BPF_FUNC_sk_storage_get },
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 1 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	char log[512] = "";
+	LIBBPF_OPTS(bpf_prog_load_opts, o, .expected_attach_type = BPF_CGROUP_INET4_CONNECT,
+		    .log_buf = log, .log_size = sizeof(log), .log_level = 1);
+	int fd = bpf_prog_load(BPF_PROG_TYPE_CGROUP_SOCK_ADDR, "egressd_probe", "GPL", insns,
+			       sizeof(insns) / sizeof(insns[0]), &o);
+
+	if (fd >= 0) {
+		close(fd);
+		return true;
+	}
+	return !strstr(log, "cannot use helper") && !strstr(log, "unknown func") &&
+	       !strstr(log, "invalid func") && strstr(log, "sk_storage_get");
+}
+
 int loader_load(const struct loader_config *c, struct egress_bpf **out)
 {
 	struct egress_bpf *s;
@@ -523,6 +551,11 @@ int loader_load(const struct loader_config *c, struct egress_bpf **out)
 			libbpf_probe_bpf_helper(BPF_PROG_TYPE_CGROUP_SKB, BPF_FUNC_sk_fullsock, NULL) == 1;
 		if (!s->rodata->verdict_cache)
 			pr_warn("this kernel has no socket storage for cgroup_skb programs (kernel 5.2+); a flow to a learned address will be cut when the address expires");
+		/* Without it the packet hook makes each verdict itself: slower, same policy. */
+		s->rodata->seed_verdicts = s->rodata->verdict_cache && !getenv("EGRESSD_NO_SEED") &&
+					   probe_sock_addr_sk_storage();
+		if (s->rodata->verdict_cache && !s->rodata->seed_verdicts)
+			pr_debug("socket hooks do not seed the verdict cache (no sk_storage in sock_addr programs, or EGRESSD_NO_SEED)");
 	}
 	learned = c->learned_max ? c->learned_max : EGRESS_LEARNED_DEFAULT;
 	if (!c->learn)
