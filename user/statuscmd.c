@@ -174,6 +174,22 @@ static void print_text(struct json_object *d)
 	}
 	if (!n)
 		printf("  none\n");
+	/* What failed closed: each a count, shown only when non-zero. */
+	printf("faults:   ");
+	n = 0;
+	v = get(d, "faults");
+	if (!v || !json_object_is_type(v, json_type_object))
+		v = NULL;
+	for (struct json_object_iterator it = json_object_iter_begin(v), end = json_object_iter_end(v);
+	     v && !json_object_iter_equal(&it, &end); json_object_iter_next(&it)) {
+		const char *k = json_object_iter_peek_name(&it);
+		long long c = json_object_get_int64(json_object_iter_peek_value(&it));
+
+		if (!c)
+			continue;
+		printf("%s %s=%lld", n++ ? "," : "", text_quote(k, strlen(k), b1, sizeof(b1)), c);
+	}
+	printf("%s\n", n ? "" : " none");
 	a = get(d, "recent_denials");
 	printf("recent denials: %zu\n", alen(a));
 	for (size_t i = 0; i < alen(a); i++) {

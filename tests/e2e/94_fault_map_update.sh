@@ -175,6 +175,9 @@ f = json.load(sys.stdin)["faults"]
 print("map_errors=%d learn_failed=%d" % (f["learn_map_errors"], f["dns_learn_failed"]))' \
 		<"$LAB_OUT" >"$LAB_DIR/$name.faults" 2>&1
 	sed 's/^/    faults| /' "$LAB_DIR/$name.faults"
+	lab_run_in client "$EGRESSD" status --cgroup "/sys/fs/cgroup${hostcg#"$LAB_CG2"}"
+	grep '^faults:' "$LAB_OUT" >"$LAB_DIR/$name.text" 2>&1 || :
+	sed 's/^/    text| /' "$LAB_DIR/$name.text"
 	touch "$LAB_WORK/read"
 	lab_wait 20 "egressd $EGPID to exit" lab_gone "$EGPID"
 	sed 's/^/    | /' "$LAB_DIR/$name.log"
@@ -188,6 +191,7 @@ run_learn learn-ok ""
 expect_grep "$O" '^dig1 NOERROR$' "(control: the lookup is answered)"
 expect_grep "$O" '^connect1 ok$' "(control: and its learned address is reachable)"
 expect_grep "$LAB_DIR/learn-ok.faults" '^map_errors=0 learn_failed=0$' "(control: status counts no fault)"
+expect_grep "$LAB_DIR/learn-ok.text" '^faults: +none$' "(control: status's text says no faults)"
 
 run_learn learn-fail learned_v4
 injected learned_v4 && lab_ok "the shim failed the learned_v4 update" ||
@@ -199,6 +203,8 @@ expect_grep "$L" 'WARNING: DNS proxy: a\.wild\.test -> 198\.51\.100\.42 not lear
 expect_grep "$L" 'WARNING: DNS proxy: cannot use the answer for a\.wild\.test: Cannot allocate memory; answered SERVFAIL' \
 	"and says the answer became SERVFAIL"
 expect_grep "$LAB_DIR/learn-fail.faults" '^map_errors=1 learn_failed=1$' "egressd status counts the map error and the withheld answer"
+expect_grep "$LAB_DIR/learn-fail.text" '^faults: .*dns_learn_failed=1.*learn_map_errors=1' \
+	"and its text output shows both"
 expect_grep "$O" '^dig2 198\.51\.100\.42$' "egressd kept running: the next lookup is answered"
 expect_grep "$O" '^connect2 ok$' "and, the map working again, its address is learned and reachable"
 
