@@ -396,7 +396,8 @@ adv_fail() { lab_fail "$@"; adv_result FAIL "$1"; }
 
 # The attack ran to its first syscall (a run that never got there, such as
 # egressd failing with 125, proves nothing about the filter).
-adv_attack_ran() { grep -q '^socket: ' "$LAB_OUT"; }
+# io_uring cases begin with io_uring_setup, namespace ones with unshare.
+adv_attack_ran() { grep -Eq '^(socket|io_uring_setup|unshare)[^:]*: ' "$LAB_OUT"; }
 
 # adv_attack DESC router|denied KIND REFUSAL_ERE ATTACK-ARGS...
 #
