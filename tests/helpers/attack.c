@@ -685,7 +685,9 @@ static int send_tcp(int fd, const struct sockaddr_storage *dst, socklen_t dlen,
 			return report("send (TCP_FASTOPEN_CONNECT)", -1) ? EXIT_REFUSED : EXIT_DONE;
 		printf("send (TCP_FASTOPEN_CONNECT): ok\n");
 		fflush(stdout);
-		return EXIT_DONE;
+		if (!o->reply_ms)
+			return EXIT_DONE;
+		plen = 0; /* sent; --reply waits for the handshake below */
 	}
 	if (!o->reply_ms && !plen)
 		return EXIT_DONE;
