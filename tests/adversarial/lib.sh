@@ -9,6 +9,7 @@
 #   adv_start_servers        # dnsmasq, TCP 80 and UDP echo 7 on the router
 #   adv_attack "desc" router|denied MARKER_HEX 'REFUSAL_ERE' send ... ARGS
 #   adv_no_false_drop "desc" send ... ARGS
+#   adv_refused "desc" router|denied KIND 'REFUSAL_ERE' send ... ARGS
 #   adv_finish
 #
 # Layout (TEST-NET only; nothing routes out of the three namespaces: the
@@ -469,6 +470,42 @@ adv_no_false_drop()
 		adv_pass "$desc (works under egressd)"
 	else
 		adv_fail "$desc" "exit $LAB_RC under egressd: $(grep -E ': ' "$LAB_OUT" | tr '\n' ';')"
+	fi
+}
+
+# adv_refused DESC router|denied KIND REFUSAL_ERE ATTACK-ARGS...: for what
+# is no channel for an unprivileged process on this kernel even without
+# egressd (a raw socket in a user namespace the workload made, say): the
+# control ($ADV_CONTROL) and the run under egressd ($ADV_UNDER) must both
+# have run, been refused the way REFUSAL_ERE says (a whole line), and put
+# no frame with the marker in front of the capture.  It fails if the
+# kernel ever lets the attack through, with or without egressd.
+adv_refused()
+{
+	local desc=$1 where=$2 kind=$3 refusal=$4 run why=()
+	shift 4
+
+	printf '\n  -- %s\n' "$desc"
+	for run in "$ADV_CONTROL" "$ADV_UNDER"; do
+		adv_marker "$kind"
+		adv_subst "$@"
+		adv_capture_start "$where" "$ADV_MARK_HEX"
+		"$run" "${ADV_ARGS[@]}"
+		adv_capture_stop
+		if ! adv_attack_ran; then
+			why+=("$run: the attack never ran (rc=$LAB_RC)")
+		elif [ "$LAB_RC" -ne 1 ]; then
+			why+=("$run: the attack exited $LAB_RC (want 1, refused)")
+		fi
+		[ "$ADV_CAP_COUNT" -eq 0 ] ||
+			why+=("$run: $ADV_CAP_COUNT frame(s) with the marker reached $ADV_CAP_WHERE")
+		grep -Eqx -- "$refusal" "$LAB_OUT" ||
+			why+=("$run: no line /$refusal/; the attack said: $(grep -E ': ' "$LAB_OUT" | tr '\n' ';')")
+	done
+	if [ ${#why[@]} -eq 0 ]; then
+		adv_pass "$desc (refused with and without egressd: $refusal)"
+	else
+		adv_fail "$desc" "${why[@]}"
 	fi
 }
 

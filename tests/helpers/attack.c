@@ -680,8 +680,9 @@ static int send_tcp(int fd, const struct sockaddr_storage *dst, socklen_t dlen,
 	fflush(stdout);
 	if (o->fastopen_connect) {
 		/* connect() sent nothing: this write sends the SYN. */
+		/* ECONNREFUSED: the denied host's RST came back, so the SYN left. */
 		if (send(fd, payload, plen, MSG_NOSIGNAL) < 0 && errno != EINPROGRESS &&
-		    errno != EAGAIN)
+		    errno != EAGAIN && errno != ECONNREFUSED)
 			return report("send (TCP_FASTOPEN_CONNECT)", -1) ? EXIT_REFUSED : EXIT_DONE;
 		printf("send (TCP_FASTOPEN_CONNECT): ok\n");
 		fflush(stdout);
