@@ -812,6 +812,7 @@ static int send_packet(bool sockpacket, const char *ifname, unsigned int ifindex
 static int send_raw(const struct sockaddr_storage *dst, socklen_t dlen, bool hdrincl,
 		    const unsigned char *payload, size_t plen)
 {
+	struct sockaddr_storage to;
 	unsigned char pkt[600];
 	size_t len = plen;
 	int fd, ret, one = 1;
@@ -843,8 +844,12 @@ static int send_raw(const struct sockaddr_storage *dst, socklen_t dlen, bool hdr
 		memcpy(pkt + 20, payload, plen);
 		len = plen + 20;
 	}
+	/* A raw IPv6 socket takes sin6_port as the protocol, or 0. */
+	memcpy(&to, dst, sizeof(to));
+	if (to.ss_family == AF_INET6)
+		((struct sockaddr_in6 *)&to)->sin6_port = 0;
 	ret = report(hdrincl ? "sendto (IP_HDRINCL)" : "sendto (SOCK_RAW)",
-		     (int)sendto(fd, pkt, len, 0, (const struct sockaddr *)dst, dlen));
+		     (int)sendto(fd, pkt, len, 0, (const struct sockaddr *)&to, dlen));
 	sleep_ms(100);
 	close(fd);
 	return ret ? EXIT_REFUSED : EXIT_DONE;
