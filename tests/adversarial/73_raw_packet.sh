@@ -13,7 +13,7 @@
 #      CLONE_NEWUSER, root there): its CAP_NET_RAW covers only namespaces
 #      that user namespace owns, not the lab's netns: EPERM, with and
 #      without egressd.  With CLONE_NEWNET as well the socket opens, but
-#      the new namespace has only a loopback that is down: ENETUNREACH,
+#      the new namespace has only a loopback that is down: ENETUNREACH (EADDRNOTAVAIL for IPv6),
 #      and the interface the frame names does not exist there (ENXIO).
 #   3. A process holding CAP_NET_RAW put into egressd's cgroup (what a
 #      runtime with NET_RAW would make): raw IP sockets are still judged by
@@ -57,7 +57,7 @@ for kind in packet sockpacket; do
 	adv_refused "unshare -U, $kind frame on $LAB_VC" router text "$USERNS_REFUSED" \
 		send --unshare user --marker @M@ "$kind" "$LAB_VC" 1
 done
-NETNS_REFUSED='(socket|unshare[^:]*): EPERM|sendto \([A-Za-z_ ]+\): (ENETUNREACH|ENXIO|ENODEV|EPERM)'
+NETNS_REFUSED='(socket|unshare[^:]*): EPERM|sendto \([A-Za-z_ ]+\): (ENETUNREACH|EADDRNOTAVAIL|ENXIO|ENODEV|EPERM)'
 for kind in "raw $D4" "raw $D6"; do
 	adv_refused "unshare -Un, SOCK_RAW to ${kind#raw }" denied text "$NETNS_REFUSED" \
 		send --unshare user+net --marker @M@ $kind 1

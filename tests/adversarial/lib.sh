@@ -325,6 +325,9 @@ ADV_UNDER=adv_run_egressd
 # it: the kernel refuses them to a process without it).
 ADV_NETRAW_CMD=(setpriv --inh-caps=-all,+net_raw --ambient-caps=-all,+net_raw
 	--bounding-set=-all,+net_raw)
+# What adv_run_netraw_in_egressd runs the attack under, once in the cgroup
+# and the client netns (a test may set it to, say, full root).
+ADV_INCG_CMD=("${ADV_NETRAW_CMD[@]}")
 adv_run_netraw_control() { lab_run_in client "${ADV_NETRAW_CMD[@]}" "$ADV_ATTACK" "$@"; }
 
 # The same process, put into egressd's cgroup by the test: egressd runs a
@@ -363,7 +366,7 @@ adv_run_netraw_in_egressd()
 
 	lab_run_in plain sh -c 'echo $$ >"$0/cgroup.procs" &&
 		sed -n "s/^0::/cgroup: /p" /proc/self/cgroup && exec "$@"' "$cg" \
-		ip netns exec "$LAB_CLIENT" "${ADV_NETRAW_CMD[@]}" "$ADV_ATTACK" "$@"
+		ip netns exec "$LAB_CLIENT" "${ADV_INCG_CMD[@]}" "$ADV_ATTACK" "$@"
 	rc=$LAB_RC
 	if ! grep -qx "cgroup: ${cg#"$LAB_CG2"}" "$LAB_OUT"; then
 		echo "    the helper was not in egressd's cgroup ${cg#"$LAB_CG2"}"
@@ -398,7 +401,7 @@ adv_fail() { lab_fail "$@"; adv_result FAIL "$1"; }
 # The attack ran to its first syscall (a run that never got there, such as
 # egressd failing with 125, proves nothing about the filter).
 # io_uring cases begin with io_uring_setup, namespace ones with unshare.
-adv_attack_ran() { grep -Eq '^(socket|io_uring_setup|unshare)[^:]*: ' "$LAB_OUT"; }
+adv_attack_ran() { grep -Eq '^(socket|io_uring_setup|unshare|escape)[^:]*: ' "$LAB_OUT"; }
 
 # adv_attack DESC router|denied KIND REFUSAL_ERE ATTACK-ARGS...
 #

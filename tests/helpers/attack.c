@@ -57,6 +57,9 @@
  *   attack uring [--async] [--sqpoll] [--marker TEXT] [--sport P] [--hold MS]
  *                socket|connect|sendmsg|send|send-zc|sendmsg-zc DST PORT
  *     io_uring through its raw syscalls (see cmd_uring)
+ *   attack escape [--cgroup2 MNT] [--target PID] [-- send ARGS...]
+ *     bpf() QUERY/DETACH/GET_FD_BY_ID/OBJ_GET, signals, ptrace,
+ *     pidfd_getfd and /proc against egressd, then (after --) a send
  *   attack join [--compat] [--hold MS] METHOD IF GROUP [SOURCE]
  *     METHOD: ip-add-membership, mcast-join-group,
  *             ip-add-source-membership, mcast-join-source-group,
@@ -72,6 +75,9 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
 #include <linux/io_uring.h>
@@ -90,6 +96,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -119,6 +126,7 @@ static int usage(void)
 		"                   [--hdrincl] udplite|icmp|raw DST PORT | packet|sockpacket IF PORT\n"
 		"       attack uring [--async] [--sqpoll] [--marker TEXT] [--sport PORT] [--hold MS]\n"
 		"                    socket|connect|sendmsg|send|send-zc|sendmsg-zc DST PORT\n"
+		"       attack escape [--cgroup2 MNT] [--target PID] [-- send ARGS...]\n"
 		"       attack join [--compat] [--hold MS] METHOD IF GROUP [SOURCE]\n"
 		"SPEC: lsrr:ADDR,...  ssrr:ADDR,...  rr:SLOTS\n");
 	return EXIT_USAGE;
@@ -1406,6 +1414,252 @@ out:
 	return ret;
 }
 
+/* --- escapes --------------------------------------------------------------- */
+
+static int escape_ok;  /* attempts that succeeded */
+
+/* An attempt that succeeded is counted: report() prints it either way. */
+static int attempt(const char *what, long ret)
+{
+	int err = errno;
+
+	if (ret >= 0)
+		escape_ok++;
+	errno = err;
+	report(what, ret < 0 ? -1 : 0);
+	return ret < 0 ? -1 : (int)ret;
+}
+
+static long sys_bpf(int cmd, union bpf_attr *attr)
+{
+	return syscall(__NR_bpf, cmd, attr, sizeof(*attr));
+}
+
+/* The attach types egressd uses; a detach of any of them is the escape. */
+static const struct {
+	enum bpf_attach_type type;
+	const char *name;
+} escape_types[] = {
+	{ BPF_CGROUP_INET_EGRESS, "CGROUP_INET_EGRESS" },
+	{ BPF_CGROUP_INET4_CONNECT, "CGROUP_INET4_CONNECT" },
+	{ BPF_CGROUP_INET6_CONNECT, "CGROUP_INET6_CONNECT" },
+	{ BPF_CGROUP_UDP4_SENDMSG, "CGROUP_UDP4_SENDMSG" },
+	{ BPF_CGROUP_UDP6_SENDMSG, "CGROUP_UDP6_SENDMSG" },
+};
+
+/* The own cgroup's directory, from /proc/self/cgroup's "0::" line. */
+static int own_cgroup_fd(const char *mnt)
+{
+	char line[4096], path[4200];
+	FILE *f = fopen("/proc/self/cgroup", "r");
+	int fd = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "0::", 3))
+			continue;
+		line[strcspn(line, "\n")] = '\0';
+		snprintf(path, sizeof(path), "%s%s", mnt, line + 3);
+		fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		printf("cgroup: %s\n", line + 3);
+		break;
+	}
+	fclose(f);
+	return fd;
+}
+
+/* Every attach type of CGFD detached with PROG (0: without a program fd). */
+static void escape_detach(int cgfd, int prog, const char *how)
+{
+	union bpf_attr a;
+	char what[128];
+	size_t i;
+
+	for (i = 0; i < sizeof(escape_types) / sizeof(escape_types[0]); i++) {
+		memset(&a, 0, sizeof(a));
+		a.target_fd = (unsigned int)cgfd;
+		a.attach_bpf_fd = (unsigned int)prog;
+		a.attach_type = escape_types[i].type;
+		snprintf(what, sizeof(what), "bpf PROG_DETACH %s (%s)", escape_types[i].name, how);
+		attempt(what, sys_bpf(BPF_PROG_DETACH, &a));
+	}
+}
+
+/*
+ * The bpf() escapes: QUERY the own cgroup, DETACH without a program fd,
+ * a program fd by GET_FD_BY_ID (ids from QUERY, else GET_NEXT_ID, else
+ * 1..4096) or by OBJ_GET of anything pinned under /sys/fs/bpf; with any
+ * program fd, DETACH again with it.
+ */
+static void escape_bpf(const char *mnt)
+{
+	__u32 ids[64], cnt = 0, i, id;
+	union bpf_attr a;
+	int cgfd, prog = -1;
+	DIR *d;
+
+	cgfd = own_cgroup_fd(mnt);
+	if (cgfd < 0) {
+		printf("open own cgroup: %s\n", errname(errno));
+		return;
+	}
+	memset(&a, 0, sizeof(a));
+	a.query.target_fd = (unsigned int)cgfd;
+	a.query.attach_type = BPF_CGROUP_INET4_CONNECT;
+	a.query.prog_ids = (uintptr_t)ids;
+	a.query.prog_cnt = 64;
+	if (attempt("bpf PROG_QUERY CGROUP_INET4_CONNECT", sys_bpf(BPF_PROG_QUERY, &a)) >= 0)
+		cnt = a.query.prog_cnt;
+	escape_detach(cgfd, 0, "no program fd");
+
+	for (i = 0; i < cnt && prog < 0; i++) {
+		memset(&a, 0, sizeof(a));
+		a.prog_id = ids[i];
+		prog = attempt("bpf PROG_GET_FD_BY_ID (an id from QUERY)",
+			       sys_bpf(BPF_PROG_GET_FD_BY_ID, &a));
+	}
+	if (prog < 0) {
+		memset(&a, 0, sizeof(a));
+		attempt("bpf PROG_GET_NEXT_ID", sys_bpf(BPF_PROG_GET_NEXT_ID, &a));
+	}
+	for (id = 1; id <= 4096 && prog < 0; id++) {
+		long r;
+
+		memset(&a, 0, sizeof(a));
+		a.prog_id = id;
+		r = sys_bpf(BPF_PROG_GET_FD_BY_ID, &a);
+		if (r >= 0 || errno != ENOENT || id == 4096) {
+			char what[64];
+
+			snprintf(what, sizeof(what), "bpf PROG_GET_FD_BY_ID %u", id);
+			errno = r < 0 ? errno : 0;
+			prog = attempt(what, r);
+			break;
+		}
+	}
+	d = opendir("/sys/fs/bpf");
+	if (d) {
+		struct dirent *e;
+
+		while ((e = readdir(d)) && prog < 0) {
+			char path[512], what[600];
+
+			if (e->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path), "/sys/fs/bpf/%s", e->d_name);
+			memset(&a, 0, sizeof(a));
+			a.pathname = (uintptr_t)path;
+			snprintf(what, sizeof(what), "bpf OBJ_GET %s", path);
+			prog = attempt(what, sys_bpf(BPF_OBJ_GET, &a));
+		}
+		closedir(d);
+	} else {
+		printf("bpf OBJ_GET: nothing pinned to try (/sys/fs/bpf: %s)\n", errname(errno));
+	}
+	if (prog >= 0) {
+		escape_detach(cgfd, prog, "with the program's fd");
+		close(prog);
+	}
+	close(cgfd);
+}
+
+/* Signals, ptrace, pidfd_getfd and /proc against PID (egressd). */
+static void escape_proc(pid_t pid)
+{
+	char what[96], path[64], comm[32] = "";
+	int pidfd, fd, i;
+	FILE *f;
+
+	/* Only egressd is a target: never stop or trace anything else. */
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	f = fopen(path, "r");
+	if (f) {
+		if (!fgets(comm, sizeof(comm), f))
+			comm[0] = '\0';
+		fclose(f);
+	}
+	comm[strcspn(comm, "\n")] = '\0';
+	if (strcmp(comm, "egressd")) {
+		printf("escape: pid %d is '%s', not egressd: not a target\n", (int)pid, comm);
+		return;
+	}
+
+	snprintf(what, sizeof(what), "kill %d 0", (int)pid);
+	attempt(what, kill(pid, 0));
+	snprintf(what, sizeof(what), "kill %d SIGSTOP", (int)pid);
+	if (attempt(what, kill(pid, SIGSTOP)) >= 0)
+		kill(pid, SIGCONT);
+	snprintf(what, sizeof(what), "ptrace SEIZE %d", (int)pid);
+	if (attempt(what, ptrace(PTRACE_SEIZE, pid, NULL, NULL)) >= 0)
+		ptrace(PTRACE_DETACH, pid, NULL, NULL);
+	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	/* pidfd_open itself is anyone's: only what it leads to counts. */
+	report("pidfd_open", pidfd);
+	if (pidfd >= 0) {
+		for (i = 0; i < 32; i++) {
+			fd = (int)syscall(SYS_pidfd_getfd, pidfd, i, 0);
+			if (fd >= 0 || errno != EBADF || i == 31) {
+				snprintf(what, sizeof(what), "pidfd_getfd %d", i);
+				if (attempt(what, fd) >= 0)
+					close(fd);
+				break;
+			}
+		}
+		close(pidfd);
+	}
+	snprintf(path, sizeof(path), "/proc/%d/mem", (int)pid);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	snprintf(what, sizeof(what), "open %s", path);
+	if (attempt(what, fd) >= 0)
+		close(fd);
+	snprintf(path, sizeof(path), "/proc/%d/fd/3", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	snprintf(what, sizeof(what), "open %s", path);
+	if (attempt(what, fd) >= 0)
+		close(fd);
+}
+
+/*
+ * attack escape [--cgroup2 MNT] [--target PID] [-- send ARGS...]
+ *   Tries the bpf() escapes, then signals, ptrace, pidfd_getfd and /proc
+ *   against PID (default: the parent, egressd when egressd runs it), and
+ *   prints "escape: every attempt refused" or "escape: N attempt(s)
+ *   succeeded".  After "--", goes on as `attack send ARGS` in the same
+ *   process: the proof that the filter still holds.
+ */
+static int cmd_send(int argc, char **argv);
+
+static int cmd_escape(int argc, char **argv)
+{
+	const char *mnt = "/sys/fs/cgroup";
+	unsigned long target = 0;
+	int i;
+
+	for (i = 2; i < argc && strcmp(argv[i], "--"); i++) {
+		if (!strcmp(argv[i], "--cgroup2") && i + 1 < argc)
+			mnt = argv[++i];
+		else if (!strcmp(argv[i], "--target") && i + 1 < argc &&
+			 !parse_ulong(argv[i + 1], 1, 1UL << 22, &target))
+			i++;
+		else
+			return usage();
+	}
+	printf("escape: begins\n");
+	escape_bpf(mnt);
+	escape_proc(target ? (pid_t)target : getppid());
+	if (escape_ok)
+		printf("escape: %d attempt(s) succeeded\n", escape_ok);
+	else
+		printf("escape: every attempt refused\n");
+	fflush(stdout);
+	if (i < argc - 1 && !strcmp(argv[i + 1], "send"))
+		return cmd_send(argc - i, argv + i);
+	if (i < argc)
+		return usage();
+	return escape_ok ? EXIT_DONE : EXIT_REFUSED;
+}
+
 static int if_addr4(const char *ifname, struct in_addr *addr)
 {
 	struct ifaddrs *ifa, *p;
@@ -1536,6 +1790,8 @@ int main(int argc, char **argv)
 		ret = cmd_join(argc, argv);
 	else if (!strcmp(argv[1], "uring"))
 		ret = cmd_uring(argc, argv);
+	else if (!strcmp(argv[1], "escape"))
+		ret = cmd_escape(argc, argv);
 	else
 		ret = usage();
 	fflush(stdout);

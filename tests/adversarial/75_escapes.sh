@@ -1,0 +1,83 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Case 12 (issue 11, family 8): escapes from the filter, then the marker.
+#   1. bpf(): PROG_QUERY of its own cgroup, PROG_DETACH of every hook
+#      without a program fd, PROG_GET_NEXT_ID / PROG_GET_FD_BY_ID, OBJ_GET
+#      of whatever is pinned under /sys/fs/bpf, and with any fd got that
+#      way PROG_DETACH again; then signals (kill 0, SIGSTOP), PTRACE_SEIZE,
+#      pidfd_getfd and /proc/PID/mem and /proc/PID/fd of egressd (the
+#      workload's parent); then, in the same process, UDP to the denied
+#      host.  Control: the same program as full root put into egressd's
+#      cgroup gets a program fd by id, detaches, and the marker arrives.
+#      Under egressd (nobody): every attempt refused, the send EPERM.
+#   2. setuid-root and file-capability (cap_net_raw+ep) copies of the
+#      attack, sending a raw IP packet to the denied host.  Control: nobody
+#      without egressd (bounding set intact, no no_new_privs) gets root or
+#      CAP_NET_RAW from the file and the marker arrives.  Under egressd:
+#      no_new_privs and the empty bounding set: socket() EPERM.
+# cgroup.procs escapes are tests/e2e/40_containment.sh (probe escape, and
+# bpf-detach there too); ptrace/pidfd_getfd of a same-uid process outside
+# the cgroup is tests/e2e/46_same_uid.sh.
+
+. "$(dirname "$0")/lib.sh"
+
+adv_init
+adv_up
+adv_start_servers
+
+D4=$ADV_DENIED4
+PORT=5555
+
+lab_section "bpf() and egressd's process, then UDP to the denied host"
+ADV_CONTROL=adv_run_netraw_in_egressd
+ADV_INCG_CMD=(sh -c 'mount -t cgroup2 cgroup2 /sys/fs/cgroup && exec "$@"' sh)
+for dst in "$D4" "$ADV_DENIED6"; do
+	adv_attack "escape attempts, then UDP to $(adv_hostport "$dst" $PORT)" denied text \
+		'escape: every attempt refused' \
+		escape -- send --marker @M@ udp "$dst" "$PORT"
+	if [ -s "$LAB_OUT" ] && ! grep -q '^sendmsg: EPERM$' "$LAB_OUT"; then
+		adv_fail "after the escape attempts the send was not refused with EPERM" \
+			"$(tr '\n' ';' <"$LAB_OUT")"
+	fi
+	# The refusals must come from the attempts this names (a run that
+	# skipped them would say "every attempt refused" too).
+	for step in 'bpf PROG_QUERY' 'bpf PROG_DETACH CGROUP_INET4_CONNECT' \
+		'bpf PROG_GET_FD_BY_ID' 'kill [0-9]+ SIGSTOP' 'ptrace SEIZE' 'pidfd_getfd' \
+		'open /proc/[0-9]+/mem'; do
+		if grep -Eq "^$step[^:]*: E[A-Z]+$" "$LAB_OUT"; then
+			adv_pass "under egressd: $step refused ($(grep -E "^$step" "$LAB_OUT" | head -n1 | sed 's/.*: //'))"
+		else
+			adv_fail "under egressd: $step was not tried and refused" \
+				"$(grep -E "^$step" "$LAB_OUT" || echo 'no such line')"
+		fi
+	done
+done
+ADV_CONTROL=adv_run_control
+ADV_INCG_CMD=("${ADV_NETRAW_CMD[@]}")
+
+lab_section "setuid-root and file-capability binaries"
+ADV_SUID=$LAB_DIR/attack-suid
+ADV_FCAP=$LAB_DIR/attack-fcap
+install -m 4755 -o root "$ADV_ATTACK" "$ADV_SUID" || lab_die "setuid copy"
+install -m 0755 "$ADV_ATTACK" "$ADV_FCAP" && setcap cap_net_raw+ep "$ADV_FCAP" ||
+	lab_skip "cannot give $ADV_FCAP a file capability (setcap)"
+# nobody as a login shell would be: bounding set intact, no no_new_privs.
+adv_run_plain_nobody()
+{
+	lab_run_in client setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups \
+		"$ADV_ATTACK" "$@"
+}
+ADV_CONTROL=adv_run_plain_nobody
+SAVED_ATTACK=$ADV_ATTACK
+for bin in "$ADV_SUID" "$ADV_FCAP"; do
+	ADV_ATTACK=$bin
+	for dst in "$D4" "$ADV_DENIED6"; do
+		adv_attack "$(basename "$bin"): SOCK_RAW to $dst" denied text 'socket: EPERM' \
+			send --marker @M@ raw "$dst" 1
+	done
+done
+ADV_ATTACK=$SAVED_ATTACK
+ADV_CONTROL=adv_run_control
+
+adv_finish
