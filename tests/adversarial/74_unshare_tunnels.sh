@@ -44,12 +44,15 @@ sh_under() { lab_egressd run --user nobody --allow-domains "$ADV_ALLOW" -- sh -c
 # attack's lines.
 tunnel_script()
 {
+	local MK="$IP link add t0 $2"
+
+	[ "$1" = tun ] && MK="$IP tuntap add dev t0 mode tun"
 	cat <<EOS
 exec 2>&1
 exec $UNSHARE -Urn sh -c '
 echo "unshare: ok"
 $IP link set lo up
-if $IP link add t0 $2; then echo "tunnel $1: ok"; else echo "tunnel $1: failed"; exit 1; fi
+if $MK; then echo "tunnel $1: ok"; else echo "tunnel $1: failed"; exit 1; fi
 case "$3" in
 *:*) $IP -6 addr add fd00:adv::1/64 dev t0 nodad ;;
 *) $IP addr add 192.0.2.1/24 dev t0 ;;
@@ -69,7 +72,12 @@ contained()
 	printf '\n  -- %s\n' "$desc"
 	# A device type this kernel does not have (nor can load: no modules
 	# here) is no channel, and no check: said, not counted.
-	if ! ip netns exec "$LAB_CLIENT" ip link add "adv$LAB_ID" $3 2>/dev/null; then
+	if [ "$2" = tun ]; then
+		ip -n "$LAB_CLIENT" tuntap add dev "adv$LAB_ID" mode tun 2>/dev/null
+	else
+		ip -n "$LAB_CLIENT" link add "adv$LAB_ID" $3 2>/dev/null
+	fi
+	if [ $? -ne 0 ]; then
 		echo "  not in this kernel: root cannot make '$3' either (not counted)"
 		NOT_IN_KERNEL+=("$2")
 		return 0

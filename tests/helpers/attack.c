@@ -1435,7 +1435,7 @@ static long sys_bpf(int cmd, union bpf_attr *attr)
 	return syscall(__NR_bpf, cmd, attr, sizeof(*attr));
 }
 
-/* The attach types egressd uses; a detach of any of them is the escape. */
+/* The attach types egressd uses (user/loader.c); detaching is the escape. */
 static const struct {
 	enum bpf_attach_type type;
 	const char *name;
@@ -1445,6 +1445,9 @@ static const struct {
 	{ BPF_CGROUP_INET6_CONNECT, "CGROUP_INET6_CONNECT" },
 	{ BPF_CGROUP_UDP4_SENDMSG, "CGROUP_UDP4_SENDMSG" },
 	{ BPF_CGROUP_UDP6_SENDMSG, "CGROUP_UDP6_SENDMSG" },
+	{ BPF_CGROUP_SETSOCKOPT, "CGROUP_SETSOCKOPT" },
+	{ BPF_CGROUP_INET4_BIND, "CGROUP_INET4_BIND" },
+	{ BPF_CGROUP_INET6_BIND, "CGROUP_INET6_BIND" },
 };
 
 /* The own cgroup's directory, from /proc/self/cgroup's "0::" line. */
@@ -1469,34 +1472,30 @@ static int own_cgroup_fd(const char *mnt)
 	return fd;
 }
 
-/* Every attach type of CGFD detached with PROG (0: without a program fd). */
-static void escape_detach(int cgfd, int prog, const char *how)
+static long bpf_detach(int cgfd, int prog, enum bpf_attach_type type)
 {
 	union bpf_attr a;
-	char what[128];
-	size_t i;
 
-	for (i = 0; i < sizeof(escape_types) / sizeof(escape_types[0]); i++) {
-		memset(&a, 0, sizeof(a));
-		a.target_fd = (unsigned int)cgfd;
-		a.attach_bpf_fd = (unsigned int)prog;
-		a.attach_type = escape_types[i].type;
-		snprintf(what, sizeof(what), "bpf PROG_DETACH %s (%s)", escape_types[i].name, how);
-		attempt(what, sys_bpf(BPF_PROG_DETACH, &a));
-	}
+	memset(&a, 0, sizeof(a));
+	a.target_fd = (unsigned int)cgfd;
+	a.attach_bpf_fd = (unsigned int)prog;
+	a.attach_type = type;
+	return sys_bpf(BPF_PROG_DETACH, &a);
 }
 
 /*
- * The bpf() escapes: QUERY the own cgroup, DETACH without a program fd,
- * a program fd by GET_FD_BY_ID (ids from QUERY, else GET_NEXT_ID, else
- * 1..4096) or by OBJ_GET of anything pinned under /sys/fs/bpf; with any
- * program fd, DETACH again with it.
+ * The bpf() escapes, for every hook egressd attaches: PROG_DETACH without
+ * a program fd; PROG_QUERY of the own cgroup; PROG_GET_FD_BY_ID of each id
+ * it names, and PROG_DETACH with that fd.  Then PROG_GET_NEXT_ID and
+ * OBJ_GET of whatever is pinned under /sys/fs/bpf.
  */
 static void escape_bpf(const char *mnt)
 {
-	__u32 ids[64], cnt = 0, i, id;
 	union bpf_attr a;
-	int cgfd, prog = -1;
+	char what[600];
+	__u32 ids[64], i;
+	size_t t;
+	int cgfd, fd;
 	DIR *d;
 
 	cgfd = own_cgroup_fd(mnt);
@@ -1504,46 +1503,50 @@ static void escape_bpf(const char *mnt)
 		printf("open own cgroup: %s\n", errname(errno));
 		return;
 	}
-	memset(&a, 0, sizeof(a));
-	a.query.target_fd = (unsigned int)cgfd;
-	a.query.attach_type = BPF_CGROUP_INET4_CONNECT;
-	a.query.prog_ids = (uintptr_t)ids;
-	a.query.prog_cnt = 64;
-	if (attempt("bpf PROG_QUERY CGROUP_INET4_CONNECT", sys_bpf(BPF_PROG_QUERY, &a)) >= 0)
-		cnt = a.query.prog_cnt;
-	escape_detach(cgfd, 0, "no program fd");
+	for (t = 0; t < sizeof(escape_types) / sizeof(escape_types[0]); t++) {
+		const char *name = escape_types[t].name;
+		__u32 cnt = 0;
 
-	for (i = 0; i < cnt && prog < 0; i++) {
+		snprintf(what, sizeof(what), "bpf PROG_DETACH %s (no program fd)", name);
+		attempt(what, bpf_detach(cgfd, 0, escape_types[t].type));
 		memset(&a, 0, sizeof(a));
-		a.prog_id = ids[i];
-		prog = attempt("bpf PROG_GET_FD_BY_ID (an id from QUERY)",
-			       sys_bpf(BPF_PROG_GET_FD_BY_ID, &a));
-	}
-	if (prog < 0) {
-		memset(&a, 0, sizeof(a));
-		attempt("bpf PROG_GET_NEXT_ID", sys_bpf(BPF_PROG_GET_NEXT_ID, &a));
-	}
-	for (id = 1; id <= 4096 && prog < 0; id++) {
-		long r;
-
-		memset(&a, 0, sizeof(a));
-		a.prog_id = id;
-		r = sys_bpf(BPF_PROG_GET_FD_BY_ID, &a);
-		if (r >= 0 || errno != ENOENT || id == 4096) {
-			char what[64];
-
-			snprintf(what, sizeof(what), "bpf PROG_GET_FD_BY_ID %u", id);
-			errno = r < 0 ? errno : 0;
-			prog = attempt(what, r);
-			break;
+		a.query.target_fd = (unsigned int)cgfd;
+		a.query.attach_type = escape_types[t].type;
+		a.query.prog_ids = (uintptr_t)ids;
+		a.query.prog_cnt = 64;
+		snprintf(what, sizeof(what), "bpf PROG_QUERY %s", name);
+		if (attempt(what, sys_bpf(BPF_PROG_QUERY, &a)) >= 0)
+			cnt = a.query.prog_cnt;
+		for (i = 0; i < cnt && i < 64; i++) {
+			memset(&a, 0, sizeof(a));
+			a.prog_id = ids[i];
+			snprintf(what, sizeof(what), "bpf PROG_GET_FD_BY_ID %u (%s)", ids[i], name);
+			fd = attempt(what, sys_bpf(BPF_PROG_GET_FD_BY_ID, &a));
+			if (fd < 0)
+				continue;
+			snprintf(what, sizeof(what), "bpf PROG_DETACH %s (with the program's fd)", name);
+			attempt(what, bpf_detach(cgfd, fd, escape_types[t].type));
+			close(fd);
 		}
+	}
+	memset(&a, 0, sizeof(a));
+	attempt("bpf PROG_GET_NEXT_ID", sys_bpf(BPF_PROG_GET_NEXT_ID, &a));
+	memset(&a, 0, sizeof(a));
+	a.prog_id = 1;
+	/* Id 1 rarely exists: ENOENT there is no refusal, EPERM is. */
+	fd = (int)sys_bpf(BPF_PROG_GET_FD_BY_ID, &a);
+	if (fd >= 0 || errno != ENOENT) {
+		attempt("bpf PROG_GET_FD_BY_ID 1", fd);
+		if (fd >= 0)
+			close(fd);
 	}
 	d = opendir("/sys/fs/bpf");
 	if (d) {
 		struct dirent *e;
+		int n = 0;
 
-		while ((e = readdir(d)) && prog < 0) {
-			char path[512], what[600];
+		while ((e = readdir(d))) {
+			char path[512];
 
 			if (e->d_name[0] == '.')
 				continue;
@@ -1551,15 +1554,16 @@ static void escape_bpf(const char *mnt)
 			memset(&a, 0, sizeof(a));
 			a.pathname = (uintptr_t)path;
 			snprintf(what, sizeof(what), "bpf OBJ_GET %s", path);
-			prog = attempt(what, sys_bpf(BPF_OBJ_GET, &a));
+			fd = attempt(what, sys_bpf(BPF_OBJ_GET, &a));
+			if (fd >= 0)
+				close(fd);
+			n++;
 		}
 		closedir(d);
+		if (!n)
+			printf("bpf OBJ_GET: nothing pinned under /sys/fs/bpf\n");
 	} else {
-		printf("bpf OBJ_GET: nothing pinned to try (/sys/fs/bpf: %s)\n", errname(errno));
-	}
-	if (prog >= 0) {
-		escape_detach(cgfd, prog, "with the program's fd");
-		close(prog);
+		printf("bpf OBJ_GET: no /sys/fs/bpf to look in (%s)\n", errname(errno));
 	}
 	close(cgfd);
 }
