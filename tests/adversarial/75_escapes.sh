@@ -15,7 +15,9 @@
 #      attack, sending a raw IP packet to the denied host.  Control: nobody
 #      without egressd (bounding set intact, no no_new_privs) gets root or
 #      CAP_NET_RAW from the file and the marker arrives.  Under egressd:
-#      no_new_privs and the empty bounding set: socket() EPERM.
+#      no_new_privs and the empty bounding set: socket() EPERM for the
+#      setuid copy; the file-capability copy is not executed at all (a
+#      capability-dumb binary that cannot get its caps: EPERM at execve).
 # cgroup.procs escapes are tests/e2e/40_containment.sh (probe escape, and
 # bpf-detach there too); ptrace/pidfd_getfd of a same-uid process outside
 # the cgroup is tests/e2e/46_same_uid.sh.
@@ -74,12 +76,35 @@ adv_run_plain_nobody()
 }
 ADV_CONTROL=adv_run_plain_nobody
 SAVED_ATTACK=$ADV_ATTACK
-for bin in "$ADV_SUID" "$ADV_FCAP"; do
-	ADV_ATTACK=$bin
-	for dst in "$D4" "$ADV_DENIED6"; do
-		adv_attack "$(basename "$bin"): SOCK_RAW to $dst" denied text 'socket: EPERM' \
-			send --marker @M@ raw "$dst" 1
-	done
+ADV_ATTACK=$ADV_SUID
+for dst in "$D4" "$ADV_DENIED6"; do
+	adv_attack "setuid-root copy: SOCK_RAW to $dst" denied text 'socket: EPERM' \
+		send --marker @M@ raw "$dst" 1
+done
+# A capability-dumb binary (cap_net_raw+ep) that cannot get every
+# capability its file grants is not executed at all (the kernel's EPERM at
+# execve, egressd's 126): no_new_privs and the empty bounding set.
+ADV_ATTACK=$ADV_FCAP
+for dst in "$D4" "$ADV_DENIED6"; do
+	desc="file capability cap_net_raw+ep: SOCK_RAW to $dst"
+	printf '\n  -- %s\n' "$desc"
+	adv_marker text
+	adv_capture_start denied "$ADV_MARK_HEX"
+	adv_run_plain_nobody send --marker "$ADV_M" raw "$dst" 1
+	adv_capture_stop
+	ctl_rc=$LAB_RC ctl_n=$ADV_CAP_COUNT
+	adv_marker text
+	adv_capture_start denied "$ADV_MARK_HEX"
+	adv_run_egressd send --marker "$ADV_M" raw "$dst" 1
+	adv_capture_stop
+	if [ "$ctl_rc" -ne 0 ] || [ "$ctl_n" -eq 0 ]; then
+		adv_fail "$desc" "control failed: exit $ctl_rc, $ctl_n frame(s) (want 0, >0)"
+	elif [ "$ADV_CAP_COUNT" -eq 0 ] && { grep -q '^socket: EPERM$' "$LAB_OUT" ||
+		{ [ "$LAB_RC" -eq 126 ] && grep -q 'cannot execute.*Operation not permitted' "$LAB_OUT"; }; }; then
+		adv_pass "$desc (control: $ctl_n frame(s); egressd: 0, $(grep -Eo 'socket: EPERM|cannot execute.*' "$LAB_OUT" | head -n1))"
+	else
+		adv_fail "$desc" "rc=$LAB_RC, $ADV_CAP_COUNT frame(s): $(tr '\n' ';' <"$LAB_OUT")"
+	fi
 done
 ADV_ATTACK=$SAVED_ATTACK
 ADV_CONTROL=adv_run_control
