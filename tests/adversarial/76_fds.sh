@@ -67,7 +67,7 @@ fd_case()
 		else
 			[ "$LAB_RC" -eq "$want_rc" ] || why+=("under egressd: exit $LAB_RC, want $want_rc")
 		fi
-		[ -z "$refusal" ] || grep -Eq -- "$refusal" "$LAB_OUT" ||
+		[ -z "$refusal" ] || grep -Eq -- "$refusal" "$LAB_OUT" "$LAB_ERR" ||
 			why+=("under egressd: no /$refusal/ in the output")
 		if [ ${#why[@]} -eq 0 ]; then
 			adv_pass "$desc, $dst (control: $ctl_n frame(s); egressd: 0, exit $want_rc)"
