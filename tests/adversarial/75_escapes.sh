@@ -100,8 +100,8 @@ for dst in "$D4" "$ADV_DENIED6"; do
 	if [ "$ctl_rc" -ne 0 ] || [ "$ctl_n" -eq 0 ]; then
 		adv_fail "$desc" "control failed: exit $ctl_rc, $ctl_n frame(s) (want 0, >0)"
 	elif [ "$ADV_CAP_COUNT" -eq 0 ] && { grep -q '^socket: EPERM$' "$LAB_OUT" ||
-		{ [ "$LAB_RC" -eq 126 ] && grep -q 'cannot execute.*Operation not permitted' "$LAB_OUT"; }; }; then
-		adv_pass "$desc (control: $ctl_n frame(s); egressd: 0, $(grep -Eo 'socket: EPERM|cannot execute.*' "$LAB_OUT" | head -n1))"
+		{ [ "$LAB_RC" -eq 126 ] && grep -q 'cannot execute.*Operation not permitted' "$LAB_ERR"; }; }; then
+		adv_pass "$desc (control: $ctl_n frame(s); egressd: 0, $(grep -Eho 'socket: EPERM|cannot execute.*' "$LAB_OUT" "$LAB_ERR" | head -n1))"
 	else
 		adv_fail "$desc" "rc=$LAB_RC, $ADV_CAP_COUNT frame(s): $(tr '\n' ';' <"$LAB_OUT")"
 	fi
