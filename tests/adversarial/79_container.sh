@@ -92,5 +92,5 @@ else
 	adv_fail "bare exec: escape attempts" "$(grep -E '^(escape|bpf|sendmsg|kill|ptrace|pidfd|open)' "$LAB_OUT" | tr '\n' ';')"
 fi
 
-ctr_stop on
+ctr_delete on
 adv_finish
