@@ -160,11 +160,13 @@ adv_links_up()
 
 # dnsmasq on the router's two client-facing addresses: *.test from its own
 # records, every other name under .test NXDOMAIN, nothing forwarded.
+# ADV_DNS_EXTRA: more dnsmasq.conf lines (a case's own records).
 adv_start_dns()
 {
 	cat >"$LAB_DIR/dnsmasq.conf" <<EOF
 host-record=router.test,$ADV_ROUTER4,$ADV_ROUTER6
 host-record=denied.test,$ADV_DENIED4,$ADV_DENIED6
+${ADV_DNS_EXTRA:-}
 EOF
 	lab_bg dnsmasq "$ADV_ROUTER" dnsmasq --keep-in-foreground --no-resolv \
 		--no-hosts --no-poll --conf-file="$LAB_DIR/dnsmasq.conf" \
@@ -196,6 +198,7 @@ adv_start_servers()
 #           (a UDP payload, a DNS label: @M@.nx.test)
 #   tcp     @S@ = source port, @P@ = destination port; a SYN carries no
 #           payload, so the marker is the 4 bytes sport:dport of its header
+#           (tcp:PORT: the destination port is PORT)
 #   mcast4  @M@ = 239.R.R.R; an IGMP report names the group: its 4 bytes
 #   mcast6  @M@ = ff0e:RRRR:...:RRRR; the MLD report's 16 bytes
 
@@ -227,10 +230,12 @@ adv_marker()
 		ADV_M=egressd-adv-$(adv_rand_hex 8)
 		ADV_MARK_HEX=$(adv_hex "$ADV_M")
 		;;
-	tcp)
+	tcp | tcp:*)
 		# Below the ephemeral range, so the bind cannot collide.
+		# tcp:PORT: that destination port (853), the source random.
 		ADV_S=$(adv_rand 20000 32767)
 		ADV_P=$(adv_rand 1024 65535)
+		[ "$1" = tcp ] || ADV_P=${1#tcp:}
 		ADV_MARK_HEX=$(printf '%04x%04x' "$ADV_S" "$ADV_P")
 		;;
 	mcast4)
