@@ -47,4 +47,27 @@ for mode in "" --async --sqpoll; do
 	done
 done
 
+# io_uring's own setsockopt (IORING_OP_URING_CMD, SOCKET_URING_OP_SETSOCKOPT,
+# 6.7+) runs the cgroup sockopt hook only outside a compat syscall: from a
+# native task and from the SQPOLL thread it must.  The options that matter
+# are the ones tests/adversarial/20 and 30 judge: a multicast join (the
+# IGMP/MLD report names the group) and IPV6_FREEBIND (a forged source the
+# router's ICMPv6 error reflects to the denied host).
+VC=$LAB_VC
+for mode in --uring --uring-sqpoll; do
+	m=${mode#--uring}
+	tag="io_uring${m:+ SQPOLL}"
+	lab_section "setsockopt through io_uring URING_CMD${m:+ with SQPOLL}"
+	adv_attack "IP_ADD_MEMBERSHIP 239.R.R.R on $VC ($tag)" router mcast4 \
+		"setsockopt IP_ADD_MEMBERSHIP \\($tag\\): EPERM" \
+		join "$mode" ip-add-membership "$VC" @M@
+	adv_attack "IPV6_JOIN_GROUP ff0e:R..R on $VC ($tag)" router mcast6 \
+		"setsockopt IPV6_JOIN_GROUP \\($tag\\): EPERM" \
+		join "$mode" ipv6-join-group "$VC" @M@
+	adv_attack "IPV6_FREEBIND ($tag) + bind($ADV_DENIED6) -> [$ADV_ROUTER6]:$ADV_CLOSED_PORT/udp" \
+		denied text "setsockopt IPV6_FREEBIND \\($tag\\): EPERM" \
+		send "--sockopt-${mode#--}" --freebind --bind "$ADV_DENIED6" --marker @M@ \
+		udp "$ADV_ROUTER6" "$ADV_CLOSED_PORT"
+done
+
 adv_finish

@@ -50,6 +50,8 @@
  *     --unshare user|user+net   first unshare a user (and network)
  *                           namespace, as an unprivileged process may
  *     --hdrincl             raw, IPv4: IP_HDRINCL, the attack's own header
+ *     --sockopt-uring[-sqpoll]  every socket option above through io_uring
+ *                           (URING_CMD SETSOCKOPT; with SQPOLL: its thread)
  *   attack send [OPTIONS] udplite|icmp|raw DST PORT   UDP-Lite; an echo
  *     request on a ping socket; SOCK_RAW protocol 253 (PORT unused)
  *   attack send [OPTIONS] packet|sockpacket IF PORT   a broadcast frame
@@ -60,7 +62,8 @@
  *   attack escape [--cgroup2 MNT] [--target PID] [-- send ARGS...]
  *     bpf() QUERY/DETACH/GET_FD_BY_ID/OBJ_GET, signals, ptrace,
  *     pidfd_getfd and /proc against egressd, then (after --) a send
- *   attack join [--compat] [--hold MS] METHOD IF GROUP [SOURCE]
+ *   attack join [--compat|--uring|--uring-sqpoll] [--hold MS] METHOD IF GROUP [SOURCE]
+ *     (--uring: the option through io_uring's URING_CMD SETSOCKOPT, 6.7+)
  *     METHOD: ip-add-membership, mcast-join-group,
  *             ip-add-source-membership, mcast-join-source-group,
  *             ipv6-join-group; the family is GROUP's.  --compat goes
@@ -123,11 +126,12 @@ static int usage(void)
 		"                   [--connect-to ADDR --connect-port PORT]\n"
 		"                   [--mmsg-with ADDR --mmsg-port PORT [--mmsg-denied-first]]\n"
 		"                   [--name-family unspec] [--v6-socket] [--unshare user|user+net]\n"
-		"                   [--hdrincl] udplite|icmp|raw DST PORT | packet|sockpacket IF PORT\n"
+		"                   [--hdrincl] [--sockopt-uring|--sockopt-uring-sqpoll]\n"
+		"                   udplite|icmp|raw DST PORT | packet|sockpacket IF PORT\n"
 		"       attack uring [--async] [--sqpoll] [--marker TEXT] [--sport PORT] [--hold MS]\n"
 		"                    socket|connect|sendmsg|send|send-zc|sendmsg-zc DST PORT\n"
 		"       attack escape [--cgroup2 MNT] [--target PID] [-- send ARGS...]\n"
-		"       attack join [--compat] [--hold MS] METHOD IF GROUP [SOURCE]\n"
+		"       attack join [--compat|--uring|--uring-sqpoll] [--hold MS] METHOD IF GROUP [SOURCE]\n"
 		"SPEC: lsrr:ADDR,...  ssrr:ADDR,...  rr:SLOTS\n");
 	return EXIT_USAGE;
 }
@@ -270,6 +274,15 @@ static int compat_setsockopt(int fd, int level, int name, const void *val,
  */
 static unsigned long join_optlen;
 
+/*
+ * join --uring / --uring-sqpoll: the option goes through io_uring's
+ * IORING_OP_URING_CMD SOCKET_URING_OP_SETSOCKOPT (6.7+), from the
+ * submitting task or the SQPOLL thread.  Defined with the io_uring code.
+ */
+static int join_uring; /* 0: setsockopt(2), 1: io_uring, 2: io_uring SQPOLL */
+static int uring_setsockopt(int fd, int level, int opt, const void *val, socklen_t len,
+			    bool sqpoll);
+
 static int do_setsockopt(int fd, int level, int opt, const char *name,
 			 const void *val, socklen_t len, bool compat)
 {
@@ -285,9 +298,14 @@ static int do_setsockopt(int fd, int level, int opt, const char *name,
 	}
 
 	snprintf(what, sizeof(what), "setsockopt %s%s", name,
-		 compat ? " (int 0x80)" : "");
+		 compat ? " (int 0x80)" : join_uring == 2 ? " (io_uring SQPOLL)" :
+		 join_uring ? " (io_uring)" : "");
 	if (compat) {
 		ret = compat_setsockopt(fd, level, opt, val, len);
+		if (ret == -2)
+			return EXIT_USAGE;
+	} else if (join_uring) {
+		ret = uring_setsockopt(fd, level, opt, val, len, join_uring == 2);
 		if (ret == -2)
 			return EXIT_USAGE;
 	} else {
@@ -951,7 +969,12 @@ static int cmd_send(int argc, char **argv)
 		}
 		if (!strcmp(a, "--mptcp") || !strcmp(a, "--fastopen") ||
 		    !strcmp(a, "--fastopen-connect") || !strcmp(a, "--mmsg-denied-first") ||
-		    !strcmp(a, "--hdrincl") || !strcmp(a, "--v6-socket")) {
+		    !strcmp(a, "--hdrincl") || !strcmp(a, "--v6-socket") ||
+		    !strcmp(a, "--sockopt-uring") || !strcmp(a, "--sockopt-uring-sqpoll")) {
+			if (!strcmp(a, "--sockopt-uring"))
+				join_uring = 1;
+			if (!strcmp(a, "--sockopt-uring-sqpoll"))
+				join_uring = 2;
 			o.mptcp |= !strcmp(a, "--mptcp");
 			o.fastopen |= !strcmp(a, "--fastopen");
 			o.fastopen_connect |= !strcmp(a, "--fastopen-connect");
@@ -1257,6 +1280,43 @@ static int uring_run(struct uring *r, const struct io_uring_sqe *sqe,
 		ret = uring_reap(r, &cqe);
 		if (ret < 0)
 			printf("%s: no notification (%s)\n", what, errname(-ret));
+	}
+	return 0;
+}
+
+#ifndef SOCKET_URING_OP_SETSOCKOPT
+#define SOCKET_URING_OP_SETSOCKOPT 3 /* linux/io_uring.h, 6.7+ */
+#endif
+
+static int uring_setsockopt(int fd, int level, int opt, const void *val, socklen_t len,
+			    bool sqpoll)
+{
+	struct uring ring = { .fd = -1 };
+	struct io_uring_sqe sqe;
+	int ret, res = 0;
+
+	ret = uring_init(&ring, sqpoll);
+	if (ret == EXIT_REFUSED) {
+		errno = EPERM;
+		return -1;
+	}
+	if (ret)
+		return -2;
+	memset(&sqe, 0, sizeof(sqe));
+	sqe.opcode = IORING_OP_URING_CMD;
+	sqe.fd = fd;
+	sqe.cmd_op = SOCKET_URING_OP_SETSOCKOPT;
+	/* level and optname share sqe->addr; optlen is file_index; optval addr3 */
+	sqe.addr = (__u64)(unsigned int)level | ((__u64)(unsigned int)opt << 32);
+	sqe.file_index = len;
+	sqe.addr3 = (uintptr_t)val;
+	ret = uring_run(&ring, &sqe, "io_uring URING_CMD SETSOCKOPT", &res);
+	uring_close(&ring);
+	if (ret < 0)
+		return -2;
+	if (res < 0) {
+		errno = -res;
+		return -1;
 	}
 	return 0;
 }
@@ -1699,6 +1759,10 @@ static int cmd_join(int argc, char **argv)
 		else if (!strcmp(argv[i], "--hold") && i + 1 < argc &&
 			 !parse_ulong(argv[i + 1], 0, 60000, &hold))
 			i++;
+		else if (!strcmp(argv[i], "--uring"))
+			join_uring = 1;
+		else if (!strcmp(argv[i], "--uring-sqpoll"))
+			join_uring = 2;
 		else if (!strcmp(argv[i], "--optlen") && i + 1 < argc &&
 			 !parse_ulong(argv[i + 1], 1, 65536, &join_optlen))
 			i++;
