@@ -4,7 +4,7 @@
 # Case 15 (issue 11, family 9): a fork race at start, with egressd
 # SIGKILLed at several points.  The workload forks 500 children at once,
 # each sending the marker to the denied host (IPv4 and IPv6) every 50 ms
-# for about 2 s.  egressd is killed with SIGKILL 0, 5, 20, 50, 100, 200 and
+# for about 2 s.  egressd is killed with SIGKILL 0, 5, 20, 50, 100, 130, 160, 200 and
 # 1000 ms after it was started: before it made the cgroup, while it
 # attaches, while the children fork, and while they send.  Whatever
 # moment it dies, no frame with the marker may reach the denied host:
@@ -72,7 +72,7 @@ else
 	adv_fail "control" "rc=$LAB_RC, $ADV_CAP_COUNT frames, $(sums "$W/ctl")"
 fi
 
-for ms in 0 5 20 50 100 200 1000; do
+for ms in 0 5 20 50 100 130 160 200 1000; do
 	lab_section "egressd SIGKILLed ${ms} ms after start"
 	out=$W/k$ms
 	adv_marker text
