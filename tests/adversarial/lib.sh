@@ -9,6 +9,7 @@
 #   adv_start_servers        # dnsmasq, TCP 80 and UDP echo 7 on the router
 #   adv_attack "desc" router|denied MARKER_HEX 'REFUSAL_ERE' send ... ARGS
 #   adv_no_false_drop "desc" send ... ARGS
+#   adv_refused "desc" router|denied KIND 'REFUSAL_ERE' send ... ARGS
 #   adv_finish
 #
 # Layout (TEST-NET only; nothing routes out of the three namespaces: the
@@ -159,11 +160,13 @@ adv_links_up()
 
 # dnsmasq on the router's two client-facing addresses: *.test from its own
 # records, every other name under .test NXDOMAIN, nothing forwarded.
+# ADV_DNS_EXTRA: more dnsmasq.conf lines (a case's own records).
 adv_start_dns()
 {
 	cat >"$LAB_DIR/dnsmasq.conf" <<EOF
 host-record=router.test,$ADV_ROUTER4,$ADV_ROUTER6
 host-record=denied.test,$ADV_DENIED4,$ADV_DENIED6
+${ADV_DNS_EXTRA:-}
 EOF
 	lab_bg dnsmasq "$ADV_ROUTER" dnsmasq --keep-in-foreground --no-resolv \
 		--no-hosts --no-poll --conf-file="$LAB_DIR/dnsmasq.conf" \
@@ -195,6 +198,7 @@ adv_start_servers()
 #           (a UDP payload, a DNS label: @M@.nx.test)
 #   tcp     @S@ = source port, @P@ = destination port; a SYN carries no
 #           payload, so the marker is the 4 bytes sport:dport of its header
+#           (tcp:PORT: the destination port is PORT)
 #   mcast4  @M@ = 239.R.R.R; an IGMP report names the group: its 4 bytes
 #   mcast6  @M@ = ff0e:RRRR:...:RRRR; the MLD report's 16 bytes
 
@@ -226,10 +230,12 @@ adv_marker()
 		ADV_M=egressd-adv-$(adv_rand_hex 8)
 		ADV_MARK_HEX=$(adv_hex "$ADV_M")
 		;;
-	tcp)
+	tcp | tcp:*)
 		# Below the ephemeral range, so the bind cannot collide.
+		# tcp:PORT: that destination port (853), the source random.
 		ADV_S=$(adv_rand 20000 32767)
 		ADV_P=$(adv_rand 1024 65535)
+		[ "$1" = tcp ] || ADV_P=${1#tcp:}
 		ADV_MARK_HEX=$(printf '%04x%04x' "$ADV_S" "$ADV_P")
 		;;
 	mcast4)
@@ -324,6 +330,9 @@ ADV_UNDER=adv_run_egressd
 # it: the kernel refuses them to a process without it).
 ADV_NETRAW_CMD=(setpriv --inh-caps=-all,+net_raw --ambient-caps=-all,+net_raw
 	--bounding-set=-all,+net_raw)
+# What adv_run_netraw_in_egressd runs the attack under, once in the cgroup
+# and the client netns (a test may set it to, say, full root).
+ADV_INCG_CMD=("${ADV_NETRAW_CMD[@]}")
 adv_run_netraw_control() { lab_run_in client "${ADV_NETRAW_CMD[@]}" "$ADV_ATTACK" "$@"; }
 
 # The same process, put into egressd's cgroup by the test: egressd runs a
@@ -362,7 +371,7 @@ adv_run_netraw_in_egressd()
 
 	lab_run_in plain sh -c 'echo $$ >"$0/cgroup.procs" &&
 		sed -n "s/^0::/cgroup: /p" /proc/self/cgroup && exec "$@"' "$cg" \
-		ip netns exec "$LAB_CLIENT" "${ADV_NETRAW_CMD[@]}" "$ADV_ATTACK" "$@"
+		ip netns exec "$LAB_CLIENT" "${ADV_INCG_CMD[@]}" "$ADV_ATTACK" "$@"
 	rc=$LAB_RC
 	if ! grep -qx "cgroup: ${cg#"$LAB_CG2"}" "$LAB_OUT"; then
 		echo "    the helper was not in egressd's cgroup ${cg#"$LAB_CG2"}"
@@ -396,7 +405,8 @@ adv_fail() { lab_fail "$@"; adv_result FAIL "$1"; }
 
 # The attack ran to its first syscall (a run that never got there, such as
 # egressd failing with 125, proves nothing about the filter).
-adv_attack_ran() { grep -q '^socket: ' "$LAB_OUT"; }
+# io_uring cases begin with io_uring_setup, namespace ones with unshare.
+adv_attack_ran() { grep -Eq '^(socket|io_uring_setup|unshare|escape)[^:]*: ' "$LAB_OUT"; }
 
 # adv_attack DESC router|denied KIND REFUSAL_ERE ATTACK-ARGS...
 #
@@ -468,6 +478,42 @@ adv_no_false_drop()
 		adv_pass "$desc (works under egressd)"
 	else
 		adv_fail "$desc" "exit $LAB_RC under egressd: $(grep -E ': ' "$LAB_OUT" | tr '\n' ';')"
+	fi
+}
+
+# adv_refused DESC router|denied KIND REFUSAL_ERE ATTACK-ARGS...: for what
+# is no channel for an unprivileged process on this kernel even without
+# egressd (a raw socket in a user namespace the workload made, say): the
+# control ($ADV_CONTROL) and the run under egressd ($ADV_UNDER) must both
+# have run, been refused the way REFUSAL_ERE says (a whole line), and put
+# no frame with the marker in front of the capture.  It fails if the
+# kernel ever lets the attack through, with or without egressd.
+adv_refused()
+{
+	local desc=$1 where=$2 kind=$3 refusal=$4 run why=()
+	shift 4
+
+	printf '\n  -- %s\n' "$desc"
+	for run in "$ADV_CONTROL" "$ADV_UNDER"; do
+		adv_marker "$kind"
+		adv_subst "$@"
+		adv_capture_start "$where" "$ADV_MARK_HEX"
+		"$run" "${ADV_ARGS[@]}"
+		adv_capture_stop
+		if ! adv_attack_ran; then
+			why+=("$run: the attack never ran (rc=$LAB_RC)")
+		elif [ "$LAB_RC" -ne 1 ]; then
+			why+=("$run: the attack exited $LAB_RC (want 1, refused)")
+		fi
+		[ "$ADV_CAP_COUNT" -eq 0 ] ||
+			why+=("$run: $ADV_CAP_COUNT frame(s) with the marker reached $ADV_CAP_WHERE")
+		grep -Eqx -- "$refusal" "$LAB_OUT" ||
+			why+=("$run: no line /$refusal/; the attack said: $(grep -E ': ' "$LAB_OUT" | tr '\n' ';')")
+	done
+	if [ ${#why[@]} -eq 0 ]; then
+		adv_pass "$desc (refused with and without egressd: $refusal)"
+	else
+		adv_fail "$desc" "${why[@]}"
 	fi
 }
 
