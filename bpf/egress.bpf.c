@@ -850,28 +850,31 @@ static __always_inline bool ipv6_is_exthdr(__u8 h)
 	       h == 139 /* HIP */ || h == 140 /* shim6 */ || h == 253 || h == 254;
 }
 
-static __always_inline __u32 parse_v6(struct __sk_buff *skb, struct dest *d)
-{
-	struct ipv6hdr ip6h __attribute__((aligned(8)));
-	__u32 off = sizeof(ip6h), reason;
-	__u8 nexthdr;
+/*
+ * The IPv6 extension-header walk, as a global function: the verifier
+ * checks it once on its own, and egress_skb sees one result, not one
+ * state per way out of the walk, each of which it would follow through
+ * the whole decision.  A global function may take only the context and
+ * scalars and return a scalar (kernel 5.6+; pointers to memory only
+ * from 5.12), so the result comes back packed: WALK_* below.
+ */
+#define WALK_SPORT 16	      /* bits 0-15 the destination port, 16-31 the source port */
+#define WALK_PROTO 32	      /* bits 32-39 the upper-layer protocol (or the header judged) */
+#define WALK_HAS_PORT (1ull << 40)
+#define WALK_REASON 48	      /* bits 48-55: 0 or a DROP reason */
 
-	if (skb_copy(skb, 0, &ip6h, sizeof(ip6h)))
-		return EGRESS_DROP_MALFORMED;
-	if (ip6h.version != 6)
-		return EGRESS_DROP_MALFORMED;
-	dest_set_v6(d, (const __u32 *)&ip6h.daddr);
-	reason = check_v6_source(&ip6h.saddr, d->via_lo);
-	if (reason)
-		return reason;
-	nexthdr = ip6h.nexthdr;
-	/* The usual packet: no extension header, the ports at a constant offset. */
-	if (l4_has_ports(nexthdr)) {
-		d->proto = nexthdr;
-		if (read_ports(skb, sizeof(ip6h), d))
-			return EGRESS_DROP_MALFORMED;
-		return 0;
-	}
+static __always_inline __u64 walk_result(__u32 reason, __u8 proto)
+{
+	return (__u64)reason << WALK_REASON | (__u64)proto << WALK_PROTO;
+}
+
+/* nexthdr: the IPv6 header's Next Header; the chain starts at byte 40. */
+__attribute__((noinline)) __u64 walk_v6_exthdrs(struct __sk_buff *skb, __u32 nexthdr)
+{
+	__u32 off = sizeof(struct ipv6hdr);
+	__be16 ports[2];
+
+	nexthdr &= 0xff;
 
 	/*
 	 * Unrolled: a loader without CAP_PERFMON (Docker's --cap-add BPF
@@ -891,20 +894,20 @@ static __always_inline __u32 parse_v6(struct __sk_buff *skb, struct dest *d)
 		switch (nexthdr) {
 		case IPPROTO_TCP:
 		case IPPROTO_UDP:
-			d->proto = nexthdr;
-			if (load_ports(skb, off, d))
-				return EGRESS_DROP_MALFORMED;
-			return 0;
+			if (bpf_skb_load_bytes(skb, off, ports, sizeof(ports)))
+				return walk_result(EGRESS_DROP_MALFORMED, nexthdr);
+			return walk_result(0, nexthdr) | WALK_HAS_PORT |
+			       (__u64)bpf_ntohs(ports[0]) << WALK_SPORT | bpf_ntohs(ports[1]);
 		case NEXTHDR_HOP:
 		case NEXTHDR_DEST:
 			if (bpf_skb_load_bytes(skb, off, &eh, 2))
-				return EGRESS_DROP_MALFORMED;
+				return walk_result(EGRESS_DROP_MALFORMED, 0);
 			off += (eh.hdrlen + 1) * 8;
 			nexthdr = eh.nexthdr;
 			break;
 		case NEXTHDR_AUTH:
 			if (bpf_skb_load_bytes(skb, off, &eh, 2))
-				return EGRESS_DROP_MALFORMED;
+				return walk_result(EGRESS_DROP_MALFORMED, 0);
 			off += (eh.hdrlen + 2) * 4;
 			nexthdr = eh.nexthdr;
 			break;
@@ -914,22 +917,19 @@ static __always_inline __u32 parse_v6(struct __sk_buff *skb, struct dest *d)
 			 * destination is in the segment list.  Judging it
 			 * would mean walking an attacker-sized list, so drop.
 			 */
-			d->proto = nexthdr;
-			return EGRESS_DROP_IPV6_RTHDR;
+			return walk_result(EGRESS_DROP_IPV6_RTHDR, nexthdr);
 		case NEXTHDR_FRAGMENT:
 			if (bpf_skb_load_bytes(skb, off, &eh, 4))
-				return EGRESS_DROP_MALFORMED;
-			d->proto = eh.nexthdr;
+				return walk_result(EGRESS_DROP_MALFORMED, 0);
 			/* Later fragments: no L4 header, as for IPv4. */
 			if (bpf_ntohs(eh.frag_off) & IP6_OFFSET)
-				return 0;
+				return walk_result(0, eh.nexthdr);
 			off += 8;
 			nexthdr = eh.nexthdr;
 			break;
 		default:
 			/* ICMPv6, ESP, no-next-header, anything else: no port. */
-			d->proto = nexthdr;
-			return 0;
+			return walk_result(0, nexthdr);
 		}
 	}
 	/*
@@ -939,10 +939,44 @@ static __always_inline __u32 parse_v6(struct __sk_buff *skb, struct dest *d)
 	 * ordinary sender, so drop.  At an upper-layer header we did not
 	 * read: the packet has no port we trust; only all-ports rules pass.
 	 */
-	d->proto = nexthdr;
 	if (ipv6_is_exthdr(nexthdr))
+		return walk_result(EGRESS_DROP_MALFORMED, nexthdr);
+	return walk_result(0, nexthdr);
+}
+
+
+static __always_inline __u32 parse_v6(struct __sk_buff *skb, struct dest *d)
+{
+	struct ipv6hdr ip6h __attribute__((aligned(8)));
+	__u32 reason;
+	__u8 nexthdr;
+	__u64 r;
+
+	if (skb_copy(skb, 0, &ip6h, sizeof(ip6h)))
 		return EGRESS_DROP_MALFORMED;
-	return 0;
+	if (ip6h.version != 6)
+		return EGRESS_DROP_MALFORMED;
+	dest_set_v6(d, (const __u32 *)&ip6h.daddr);
+	reason = check_v6_source(&ip6h.saddr, d->via_lo);
+	if (reason)
+		return reason;
+	nexthdr = ip6h.nexthdr;
+	/* The usual packet: no extension header, the ports at a constant offset. */
+	if (l4_has_ports(nexthdr)) {
+		d->proto = nexthdr;
+		if (read_ports(skb, sizeof(ip6h), d))
+			return EGRESS_DROP_MALFORMED;
+		return 0;
+	}
+
+	r = walk_v6_exthdrs(skb, nexthdr);
+	d->proto = (__u8)(r >> WALK_PROTO);
+	if (r & WALK_HAS_PORT) {
+		d->sport = (__u16)(r >> WALK_SPORT);
+		d->dport = (__u16)r;
+		d->has_port = 1;
+	}
+	return (__u8)(r >> WALK_REASON);
 }
 
 static __always_inline bool is_exempt(__u64 cookie)
