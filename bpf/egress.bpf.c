@@ -625,9 +625,10 @@ static __always_inline void emit(const struct dest *d, __u32 hook, __u32 reason,
  * ports right after a bare IPv4 or IPv6 header, are copied directly;
  * what follows IPv4 options or IPv6 extension headers, whose length the
  * packet says, is rare and keeps bpf_skb_load_bytes().  The copies are
- * 8 bytes wide, unaligned, which x86-64 and arm64 load at full speed
- * (an architecture that cannot would refuse the program at load, not
- * pass packets).
+ * up to 8 bytes wide and unaligned, which x86-64 and arm64 load at full
+ * speed (where the kernel demands aligned packet reads, the verifier
+ * would refuse the program at load: egressd would not start, never pass
+ * packets unchecked).
  */
 
 /*
@@ -943,7 +944,6 @@ __attribute__((noinline)) __u64 walk_v6_exthdrs(struct __sk_buff *skb, __u32 nex
 		return walk_result(EGRESS_DROP_MALFORMED, nexthdr);
 	return walk_result(0, nexthdr);
 }
-
 
 static __always_inline __u32 parse_v6(struct __sk_buff *skb, struct dest *d)
 {
