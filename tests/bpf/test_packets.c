@@ -22,6 +22,7 @@
 #include <net/if.h>
 #include <sched.h>
 #include <time.h>
+#include <sys/utsname.h>
 #include <linux/if_ether.h>
 #include <netinet/in.h>
 #include <bpf/bpf.h>
@@ -558,12 +559,26 @@ static __u32 xlated_len(struct fixture *f)
  * program itself: the verifier drops the direct path as dead code, so the
  * forced program is shorter; and the default fixture (as egressd loads
  * it) has the switch off.
+ *
+ * The direct path itself is exercised by the other tests only where
+ * test_run gives cgroup_skb programs skb->data_end: kernel 6.14 on
+ * (commit a4bc2d977a67, "bpf: fix cgroup_skb prog test run direct packet
+ * access").  Before, data_end is 0 there, so every table row took the
+ * fallback; the real hook always set it.  Said loudly below.
  */
 static void test_copy_headers(void **state)
 {
 	struct fixture *direct = *state, *f;
 	__u32 direct_len, copy_len;
+	struct utsname u;
+	int major = 0, minor = 0;
 	struct pkt p;
+
+	if (uname(&u) == 0 && sscanf(u.release, "%d.%d", &major, &minor) == 2 &&
+	    (major < 6 || (major == 6 && minor < 14)))
+		fprintf(stderr,
+			"WARNING: kernel %s: test_run may give cgroup_skb no packet pointers (fixed in 6.14), so the direct path may not be exercised by these tests\n",
+			u.release);
 
 	fixture_copy_headers = true;
 	f = fixture_new(false, false);
