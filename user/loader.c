@@ -515,6 +515,7 @@ int loader_load(const struct loader_config *c, struct egress_bpf **out)
 	s->rodata->dns_proxy = c->dns_proxy;
 	s->rodata->proxy_port = c->proxy_port;
 	s->rodata->learning = c->learn;
+	s->rodata->copy_headers = c->test_copy_headers;
 	if (c->dns_proxy) {
 		if (!c->proxy_port) {
 			pr_err("DNS proxy mode needs the proxy's port");

@@ -44,6 +44,12 @@ struct loader_config {
 	bool loopback_restricted;
 	unsigned short loopback_ports[EGRESS_MAX_LOOPBACK_PORTS];
 	size_t nloopback_ports;
+	/*
+	 * Tests only (tests/bpf/test_packets.c): the packet hook copies every
+	 * header with bpf_skb_load_bytes(), as for a non-linear skb, never
+	 * from the linear part.  Same verdicts, slower.  No command sets it.
+	 */
+	bool test_copy_headers;
 };
 
 /* Can this kernel run our program types?  Prints what is missing. */
