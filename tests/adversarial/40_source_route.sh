@@ -39,6 +39,13 @@ adv_attack "udp to $R4:$CLOSED with IP_OPTIONS SSRR $R4,$D4" denied text \
 adv_attack "tcp connect $R4 with IP_OPTIONS LSRR $R4,$D4 (marker: the SYN's ports)" \
 	denied tcp 'setsockopt IP_OPTIONS: EPERM' \
 	send --ipopt "lsrr:$R4,$D4" --sport @S@ tcp "$R4" @P@
+# Deeper into the list: the copy and the walk must reach every position.
+adv_attack "udp to $R4:$CLOSED with IP_OPTIONS NOP NOP NOP then LSRR $R4,$D4" denied text \
+	'setsockopt IP_OPTIONS: EPERM' \
+	send --ipopt "nop+nop+nop+lsrr:$R4,$D4" --marker @M@ udp "$R4" "$CLOSED"
+adv_attack "udp to $R4:$CLOSED with IP_OPTIONS RR (4 slots) then SSRR $R4,$D4" denied text \
+	'setsockopt IP_OPTIONS: EPERM' \
+	send --ipopt "rr:4+ssrr:$R4,$D4" --marker @M@ udp "$R4" "$CLOSED"
 
 lab_section "IP_RETOPTS cmsg source routes (no setsockopt)"
 adv_attack "udp to $R4:$CLOSED, sendmsg with IP_RETOPTS cmsg LSRR $R4,$D4" denied text '' \

@@ -48,6 +48,8 @@ adv_no_false_drop "IP_OPTIONS RR + udp echo $R4:7" \
 	send --ipopt rr:4 --marker ping --reply 2000 udp "$R4" 7
 adv_no_false_drop "IP_OPTIONS RR + tcp $R4:80" \
 	send --ipopt rr:4 --reply 2000 tcp "$R4" 80
+adv_no_false_drop "IP_OPTIONS NOP then RR (9 slots: all 40 bytes) + udp echo $R4:7" \
+	send --ipopt nop+rr:9 --marker ping --reply 2000 udp "$R4" 7
 adv_no_false_drop "IP_RETOPTS cmsg RR + udp echo $R4:7" \
 	send --retopts rr:4 --marker ping --reply 2000 udp "$R4" 7
 

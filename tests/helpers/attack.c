@@ -71,7 +71,8 @@
  *             ip-add-source-membership and ipv6-join-group, whose
  *             structures are the same for 32 and 64 bits).
  *
- * SPEC for IPv4 options: lsrr:ADDR,ADDR...  ssrr:ADDR,...  rr:SLOTS
+ * SPEC for IPv4 options: lsrr:ADDR,ADDR...  ssrr:ADDR,...  rr:SLOTS  nop,
+ * joined with + in list order (nop+nop+lsrr:A,B; rr:1+lsrr:A,B)
  * As for setsockopt(IP_OPTIONS) itself, the first address of a source
  * route is the first hop (the packet's destination on the wire) and the
  * socket's destination is appended by the kernel as the last one.
@@ -132,7 +133,7 @@ static int usage(void)
 		"                    socket|connect|sendmsg|send|send-zc|sendmsg-zc DST PORT\n"
 		"       attack escape [--cgroup2 MNT] [--target PID] [-- send ARGS...]\n"
 		"       attack join [--compat|--uring|--uring-sqpoll] [--hold MS] METHOD IF GROUP [SOURCE]\n"
-		"SPEC: lsrr:ADDR,...  ssrr:ADDR,...  rr:SLOTS\n");
+		"SPEC: lsrr:ADDR,...  ssrr:ADDR,...  rr:SLOTS  nop, joined with +\n");
 	return EXIT_USAGE;
 }
 
@@ -314,31 +315,40 @@ static int do_setsockopt(int fd, int level, int opt, const char *name,
 	return report(what, ret) ? EXIT_REFUSED : EXIT_DONE;
 }
 
-/* lsrr:A,B,...  ssrr:A,...  rr:SLOTS -> an IPv4 options block (<= 40). */
-static int parse_ipopt(const char *spec, unsigned char *buf, socklen_t *len)
+/* One option of a SPEC at buf[0..room): its length, or -1. */
+static int parse_one_ipopt(const char *spec, size_t speclen, unsigned char *buf, size_t room)
 {
+	char one[256];
 	unsigned char type;
 	const char *list;
 	size_t n = 3;
 
-	memset(buf, 0, 40);
-	if (!strncmp(spec, "rr:", 3)) {
+	if (speclen >= sizeof(one))
+		return -1;
+	memcpy(one, spec, speclen);
+	one[speclen] = '\0';
+	if (!strcmp(one, "nop")) {
+		if (room < 1)
+			return -1;
+		buf[0] = IPOPT_NOOP;
+		return 1;
+	}
+	if (!strncmp(one, "rr:", 3)) {
 		unsigned long slots;
 
-		if (parse_ulong(spec + 3, 1, 9, &slots) < 0)
+		if (parse_ulong(one + 3, 1, 9, &slots) < 0 || 3 + 4 * slots > room)
 			return -1;
 		buf[0] = IPOPT_RR;
 		buf[1] = (unsigned char)(3 + 4 * slots);
 		buf[2] = 4;
-		*len = (socklen_t)((buf[1] + 3) & ~3);
-		return 0;
+		return buf[1];
 	}
-	if (!strncmp(spec, "lsrr:", 5)) {
+	if (!strncmp(one, "lsrr:", 5)) {
 		type = IPOPT_LSRR;
-		list = spec + 5;
-	} else if (!strncmp(spec, "ssrr:", 5)) {
+		list = one + 5;
+	} else if (!strncmp(one, "ssrr:", 5)) {
 		type = IPOPT_SSRR;
-		list = spec + 5;
+		list = one + 5;
 	} else {
 		return -1;
 	}
@@ -347,7 +357,7 @@ static int parse_ipopt(const char *spec, unsigned char *buf, socklen_t *len)
 		size_t l = strcspn(list, ",");
 		struct in_addr in;
 
-		if (l == 0 || l >= sizeof(addr) || n + 4 > 39)
+		if (l == 0 || l >= sizeof(addr) || n + 4 > room)
 			return -1;
 		memcpy(addr, list, l);
 		addr[l] = '\0';
@@ -364,6 +374,32 @@ static int parse_ipopt(const char *spec, unsigned char *buf, socklen_t *len)
 	buf[0] = type;
 	buf[1] = (unsigned char)n;
 	buf[2] = 4;
+	return (int)n;
+}
+
+/*
+ * SPEC[+SPEC...] -> an IPv4 options block (<= 40), each SPEC one of
+ * lsrr:A,B,...  ssrr:A,...  rr:SLOTS  nop, in order (so "nop+nop+lsrr:..."
+ * or "rr:1+lsrr:..." put the source route further into the list).
+ */
+static int parse_ipopt(const char *spec, unsigned char *buf, socklen_t *len)
+{
+	size_t n = 0;
+
+	memset(buf, 0, 40);
+	while (*spec) {
+		size_t l = strcspn(spec, "+");
+		int r = parse_one_ipopt(spec, l, buf + n, 40 - n);
+
+		if (r < 0)
+			return -1;
+		n += (size_t)r;
+		spec += l;
+		if (*spec == '+')
+			spec++;
+	}
+	if (n == 0)
+		return -1;
 	/* Pad with IPOPT_END to a multiple of 4, as the kernel would. */
 	*len = (socklen_t)((n + 3) & ~3u);
 	return 0;
