@@ -231,9 +231,17 @@ FUZZ_PKGS_ghmeta     := json-c
 # proxy.c itself is #included by fuzz_dnsproxy.c (its handlers are static).
 FUZZ_OBJS_dnsproxy   := dnsmsg.o learn.o namematch.o entry.o addr.o text.o log.o
 FUZZ_PKGS_dnsproxy   := libcares
+FUZZ_OBJS_learn      := learn.o namematch.o entry.o addr.o text.o
 CI_FUZZ_SECONDS := $(if $(filter true,$(CI)),60,10)
 
-.PHONY: fuzz fuzz-smoke fuzz-bins test-fuzz
+.PHONY: fuzz fuzz-smoke fuzz-bins test-fuzz fuzz-deps
+
+# --no-install-recommends leaves the runtime out: say which package.
+fuzz-deps:
+	$(Q)rt=$$($(FUZZ_CC) --print-runtime-dir 2>/dev/null); \
+	[ -f "$$rt/libclang_rt.fuzzer-$(UNAME_M).a" ] || { \
+	echo "fuzz: the libFuzzer runtime ($$rt/libclang_rt.fuzzer-$(UNAME_M).a) is missing: apt-get install libclang-rt-14-dev" >&2; \
+	exit 1; }
 
 $(FUZZ_DIR) $(FUZZ_DIR)/user:
 	$(Q)mkdir -p $@
@@ -247,7 +255,7 @@ $(FUZZ_DIR)/%.o: fuzz/%.c $(SKELS) | $(FUZZ_DIR)
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 
 define FUZZ_RULE
-$(FUZZ_DIR)/fuzz_$(1): $(FUZZ_DIR)/fuzz_$(1).o $(addprefix $(FUZZ_DIR)/user/,$(FUZZ_OBJS_$(1)))
+$(FUZZ_DIR)/fuzz_$(1): $(FUZZ_DIR)/fuzz_$(1).o $(addprefix $(FUZZ_DIR)/user/,$(FUZZ_OBJS_$(1))) | fuzz-deps
 	$$(call msg,FUZZ-LD,$$@)
 	$$(Q)$$(FUZZ_CC) $$(FUZZ_SAN) -fsanitize=fuzzer $$^ \
 		$(if $(FUZZ_PKGS_$(1)),$(shell $(PKG_CONFIG) --libs $(FUZZ_PKGS_$(1)) 2>/dev/null)) -o $$@

@@ -193,7 +193,51 @@ def dns_corpus():
     }
 
 
+def learn_corpus():
+    # Config: min_ttl, max_ttl (2), ips/name, names/addr, total, allow_private.
+    cfg = bytes([60, 0, 120, 3, 2, 8, 0])
+    cfg_private = bytes([0, 1, 0, 7, 3, 31, 1])
+
+    def ans(op, name, n, ports, addrs):
+        return bytes([op, name | (n << 3), len(ports)]) + bytes(ports) + b"".join(addrs)
+
+    def v4(x, ttl=300):
+        return bytes([0]) + struct.pack(">H", ttl) + bytes([x])
+
+    def mapped(x, ttl=300):
+        return bytes([1]) + struct.pack(">H", ttl) + bytes([x])
+
+    def v6(x, ttl=300):
+        return bytes([2]) + struct.pack(">H", ttl) + bytes([x])
+
+    def priv(x):
+        return bytes([3, 0, 60, x])
+
+    def meta(form):
+        return bytes([4, 0, 60, form])
+
+    sweep = bytes([4])
+    later = bytes([0xfc])  # sweep after 31 * 7 s
+    fail = bytes([6, 1, 1])
+    ok = bytes([6, 0, 0])
+    return {
+        "one": cfg + ans(1, 0, 1, [], [v4(1)]) + later,
+        "shared": cfg + ans(1, 0, 2, [1], [v4(1), v6(1)]) + ans(0, 2, 2, [2, 3], [v4(1), mapped(1)]) + later,
+        "evict": cfg + ans(1, 0, 4, [], [v4(i) for i in range(4)]) + ans(1, 0, 4, [], [v4(i) for i in range(4, 8)]),
+        "names": cfg + b"".join(ans(1, i, 1, [i + 1], [v4(5)]) for i in range(5)) + sweep,
+        "total": cfg + b"".join(ans(1, i, 3, [], [v4(3 * i + j) for j in range(3)]) for i in range(4)),
+        "guard": cfg + ans(0, 3, 4, [], [priv(1), meta(0), meta(1), v4(2)]) + ans(1, 4, 2, [], [priv(1), meta(1)]),
+        "private": cfg_private + ans(0, 3, 3, [], [priv(1), meta(0), v6(9)]) + later,
+        "fail_update": cfg + fail + ans(1, 0, 2, [], [v4(1), v6(2)]) + ok + ans(1, 0, 1, [], [v4(1)]),
+        "fail_remove": cfg + ans(1, 0, 2, [], [v4(1), v6(2)]) + fail + later + bytes([7]) + ok + sweep,
+        "ttl": cfg + ans(1, 1, 3, [], [v4(1, 0), v4(2, 65535), bytes([0x80, 0xff, 0xff, 3])]) + later + later,
+        "ports": cfg + b"".join(ans(1, 0, 1, [p, p + 1, p + 2], [v4(7)]) for p in range(1, 22, 3)),
+        "odd": cfg + ans(1, 5, 3, [], [bytes([5, 0, 9, 1]) + bytes(range(16)), bytes([6, 0, 9, 77]), v4(1)]),
+    }
+
+
 def main():
+    write("learn", learn_corpus())
     write("entry", ENTRY)
     write("name", NAME)
     write("resolvconf", RESOLV)
