@@ -110,9 +110,9 @@ $(OUTPUT)/tests/%.o: tests/unit/%.c | $(OUTPUT)/tests
 # every package in PKGS, so a new tests/unit/test_X.c builds by default;
 # give it a list once it works.  A missing object is a link error, not a
 # silent change.
-TEST_OBJS_test_addr       := addr.o
+TEST_OBJS_test_addr       := addr.o text.o
 TEST_OBJS_test_cgroup     := cgroup.o fileio.o log.o
-TEST_OBJS_test_check      := check_report.o addr.o
+TEST_OBJS_test_check      := check_report.o addr.o text.o
 TEST_PKGS_test_check      := json-c
 TEST_OBJS_test_cli        := cli.o policy.o entry.o resolvconf.o addr.o text.o log.o
 TEST_OBJS_test_dns        := dns.o aresloop.o loop.o log.o
@@ -130,6 +130,8 @@ TEST_OBJS_test_listeners  := listeners.o
 TEST_OBJS_test_export     := export.o namematch.o policy.o entry.o addr.o text.o
 TEST_OBJS_test_status_learn := learn.o namematch.o entry.o addr.o text.o
 TEST_OBJS_test_status_ring := events.o addr.o text.o log.o
+TEST_OBJS_test_fuzz_regress := entry.o policy.o resolvconf.o ghmeta.o addr.o text.o log.o
+TEST_PKGS_test_fuzz_regress := json-c
 
 test_objs = $(if $(TEST_OBJS_$(1)),$(addprefix $(OUTPUT)/user/,$(TEST_OBJS_$(1))),$(LIB_OBJS))
 test_libs = $(if $(TEST_OBJS_$(1)),$(if $(TEST_PKGS_$(1)),$(shell $(PKG_CONFIG) --libs \

@@ -31,9 +31,16 @@ static void one_entry(const char *text)
 	char err[512], buf[ENTRY_STRLEN];
 	struct entry e, back;
 
-	name_validate(text, err, sizeof(err));
-	if (entry_parse(text, &e, err, sizeof(err)))
+	err[0] = '\0';
+	if (name_validate(text, err, sizeof(err)))
+		FUZZ_CHECK(err[0]);
+	FUZZ_CHECK_MSG(err);
+	err[0] = '\0';
+	if (entry_parse(text, &e, err, sizeof(err))) {
+		FUZZ_CHECK(err[0]);
+		FUZZ_CHECK_MSG(err);
 		return;
+	}
 	FUZZ_CHECK(e.kind == ENTRY_CIDR || e.kind == ENTRY_DOMAIN);
 	FUZZ_CHECK(strlen(e.name) <= NAME_MAX_LEN);
 	if (e.kind == ENTRY_CIDR)
@@ -60,7 +67,7 @@ static void check_rules(const struct rule *r, size_t n)
 
 static void whole_file(const uint8_t *data, size_t size)
 {
-	char path[64], err[1024];
+	char path[64], err[1024] = "";
 	struct policy p;
 	struct rule *rules = NULL;
 	size_t nrules = 0;
@@ -75,6 +82,8 @@ static void whole_file(const uint8_t *data, size_t size)
 	policy_init(&p);
 	ret = policy_add_file(&p, path, err, sizeof(err));
 	FUZZ_CHECK(ret == 0 || p.n == 0); /* on error nothing is added */
+	FUZZ_CHECK(ret == 0 || err[0]);
+	FUZZ_CHECK_MSG(err);
 	if (!ret && !policy_count(&p, ENTRY_DOMAIN) &&
 	    !policy_compile(&p, &rules, &nrules, err, sizeof(err))) {
 		check_rules(rules, nrules);
@@ -87,14 +96,15 @@ static void whole_file(const uint8_t *data, size_t size)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *s = fuzz_str(data, size), *line, *save = NULL;
-	char err[1024];
+	char err[1024] = "";
 	struct policy p;
 
 	whole_file(data, size);
 
 	policy_init(&p);
 	if (policy_add_list(&p, s, err, sizeof(err)))
-		FUZZ_CHECK(p.n == 0);
+		FUZZ_CHECK(p.n == 0 && err[0]);
+	FUZZ_CHECK_MSG(err);
 	policy_free(&p);
 
 	for (line = strtok_r(s, "\n", &save); line; line = strtok_r(NULL, "\n", &save))

@@ -58,7 +58,9 @@ static void check_query(const struct namematch *m, const struct entry *ents, siz
 	size_t nl;
 	int ret;
 
+	err[0] = '\0';
 	name_validate(q, err, sizeof(err));
+	FUZZ_CHECK_MSG(err);
 	ret = namematch_lookup(m, q, &hit);
 	FUZZ_CHECK(ret == 0 || ret == -ENOENT || ret == -E2BIG);
 	valid = plain_query(q, name);

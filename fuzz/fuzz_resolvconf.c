@@ -15,11 +15,14 @@
 
 static void one_resolver(const char *text)
 {
-	char err[512], buf[128];
+	char err[512] = "", buf[128];
 	struct resolver r, back;
 
-	if (resolver_parse(text, &r, err, sizeof(err)))
+	if (resolver_parse(text, &r, err, sizeof(err))) {
+		FUZZ_CHECK(err[0]);
+		FUZZ_CHECK_MSG(err);
 		return;
+	}
 	FUZZ_CHECK(r.addr.family == AF_INET || r.addr.family == AF_INET6);
 	resolver_format(&r, buf, sizeof(buf));
 	FUZZ_CHECK(resolver_parse(buf, &back, err, sizeof(err)) == 0);
@@ -29,7 +32,7 @@ static void one_resolver(const char *text)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct resolver out[MAX_RESOLVERS];
-	char *s, *line, *save = NULL, err[1024];
+	char *s, *line, *save = NULL, err[1024] = "";
 	size_t n = 0;
 	FILE *f;
 	int ret;
@@ -49,6 +52,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	} else {
 		FUZZ_CHECK(ret < 0 && err[0]);
+		FUZZ_CHECK_MSG(err);
 	}
 
 	s = fuzz_str(data, size);

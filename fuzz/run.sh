@@ -49,7 +49,7 @@ one() {
 	if [ $rc -eq 0 ]; then
 		result=ok
 	else
-		result="FAIL (exit $rc: $(grep -m1 -o -E 'ERROR: [A-Za-z]+: [^ ]+( [^ ]+)?|ERROR: libFuzzer: [a-z-]+' "$log" || echo see log)); log $log"
+		result="FAIL (exit $rc: $(grep -a -m1 -o -E '^fuzz: [^ ]+: (invariant broken|raw byte).*|ERROR: [A-Za-z]+: [^ ]+( [^ ]+)?|ERROR: libFuzzer: [a-z-]+' "$log" || echo see log)); log $log"
 	fi
 	printf 'fuzz %-10s %ss: %s execs (%s/s), cov %s, corpus %s files: %s\n' "$name" "$secs" \
 		"${execs:-?}" "${rate:-?}" "${cov:-?}" "$(ls "$corp" | wc -l)" "$result"
@@ -58,10 +58,8 @@ one() {
 
 fail=0
 running=0
-pids=()
 for name in "$@"; do
 	one "$name" &
-	pids+=($!)
 	running=$((running + 1))
 	if [ $running -ge "$jobs" ]; then
 		wait -n || fail=1
