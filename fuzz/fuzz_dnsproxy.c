@@ -20,8 +20,10 @@
  * lowercased, no records but a bare OPT, never the client's extra bytes);
  * a name the allowlist refuses is never forwarded (but in audit mode) and
  * never learned; no metadata address is ever learned, and a private one
- * only for an exact name; a failed map update means SERVFAIL; and at the
- * end, when every vouch has expired, the map is empty again.
+ * only for an exact name; an address the client gets in a NOERROR answer
+ * is in the map before the reply goes out (where no cap applies); a failed
+ * map update means SERVFAIL; and at the end, when every vouch has
+ * expired, the map is empty again.
  */
 #include <arpa/inet.h>
 #include <arpa/nameser.h>
@@ -335,6 +337,46 @@ static void check_forwarded(const struct dnsmsg_query *cq)
 	}
 }
 
+/* IPv4-mapped IPv6 as the IPv4 it is, as learn.c and the BPF side fold it. */
+static struct addr fold(const struct addr *in)
+{
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	struct addr a = { .family = AF_INET };
+
+	if (in->family != AF_INET6 || memcmp(in->bytes, mapped, 12))
+		return *in;
+	memcpy(a.bytes, in->bytes + 12, 4);
+	return a;
+}
+
+/*
+ * An answer the client got as NOERROR: every address the proxy takes from
+ * it (dnsmsg_answer_addrs()) that the guard lets through is in the map,
+ * unexpired, before the client could read the answer.  Only where no cap
+ * applies: at most max_ips_per_name addresses, the total not reached.
+ */
+static void check_learned(const struct dnsmsg_query *cq, const struct namematch_hit *hit,
+			  const uint8_t *ans, size_t alen)
+{
+	struct dnsmsg_addr addrs[8];
+	size_t n = 0;
+
+	if (dnsmsg_answer_addrs(ans, alen, cq->name, cq->qtype, addrs, 8, &n) || n > 4 ||
+	    map.n >= 16)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		struct addr f = fold(&addrs[i].addr);
+		enum learn_class k = learn_classify(&f);
+		ssize_t j;
+
+		if (k == LEARN_METADATA || (k == LEARN_PRIVATE && !hit->exact))
+			continue;
+		j = map_find(&f);
+		FUZZ_CHECK(j >= 0);
+		FUZZ_CHECK(map.v[j].expiry_ms > now_ms);
+	}
+}
+
 static void exchange(struct proxy *p, uint8_t flags, const uint8_t *q, size_t qlen,
 		     const uint8_t *a, size_t alen)
 {
@@ -413,6 +455,9 @@ static void exchange(struct proxy *p, uint8_t flags, const uint8_t *q, size_t ql
 		if (learn_classify(&map.addr[i]) == LEARN_PRIVATE)
 			FUZZ_CHECK(hit.exact);
 	}
+	if (allowed && map.nfailed == 0 && (cq.qtype == ns_t_a || cq.qtype == ns_t_aaaa) &&
+	    !(flags & 8) && (replies.msg[0][3] & 0xf) == DNSMSG_NOERROR)
+		check_learned(&cq, &hit, a, alen);
 	if (!(flags & 1) && replies.len[0] > 512) { /* pq is freed by now */
 		/* Over 512 only for a client that said EDNS. */
 		FUZZ_CHECK(get16(q + 10) >= 1);
