@@ -18,6 +18,7 @@
  * Checked: every query gets at most one reply, with the client's id and
  * QR set; the forwarded query is the rebuilt one (one question, the name
  * lowercased, no records but a bare OPT, never the client's extra bytes);
+ * names reach the deny and learned lines as printable ASCII;
  * a name the allowlist refuses is never forwarded (but in audit mode) and
  * never learned; no metadata address is ever learned, and a private one
  * only for an exact name; an address the client gets in a NOERROR answer
@@ -205,6 +206,7 @@ void events_learned_name(struct events *ev, const struct addr *a, const char *na
 	(void)ev;
 	(void)a;
 	FUZZ_CHECK(strlen(name) < DNSMSG_NAME_STRLEN);
+	FUZZ_CHECK_MSG(name); /* c-ares writes odd bytes as \DDD */
 }
 
 void events_dns(struct events *ev, pid_t pid, uid_t uid, const char *comm, const char *name,
@@ -216,6 +218,9 @@ void events_dns(struct events *ev, pid_t pid, uid_t uid, const char *comm, const
 	(void)comm;
 	(void)audit;
 	FUZZ_CHECK(name && qtype && reason);
+	/* The deny line names what the workload asked: never raw bytes. */
+	FUZZ_CHECK_MSG(name);
+	FUZZ_CHECK_MSG(qtype);
 }
 
 void sockowner_udp(const char *cgroup_dir, const struct sockaddr *peer, struct sockowner *out)
