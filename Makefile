@@ -112,9 +112,9 @@ $(OUTPUT)/tests/%.o: tests/unit/%.c | $(OUTPUT)/tests
 # every package in PKGS, so a new tests/unit/test_X.c builds by default;
 # give it a list once it works.  A missing object is a link error, not a
 # silent change.
-TEST_OBJS_test_addr       := addr.o
+TEST_OBJS_test_addr       := addr.o text.o
 TEST_OBJS_test_cgroup     := cgroup.o fileio.o log.o
-TEST_OBJS_test_check      := check_report.o addr.o
+TEST_OBJS_test_check      := check_report.o addr.o text.o
 TEST_PKGS_test_check      := json-c
 TEST_OBJS_test_cli        := cli.o policy.o entry.o resolvconf.o addr.o text.o log.o
 TEST_OBJS_test_dns        := dns.o aresloop.o loop.o log.o
@@ -132,6 +132,8 @@ TEST_OBJS_test_listeners  := listeners.o
 TEST_OBJS_test_export     := export.o namematch.o policy.o entry.o addr.o text.o
 TEST_OBJS_test_status_learn := learn.o namematch.o entry.o addr.o text.o
 TEST_OBJS_test_status_ring := events.o addr.o text.o log.o
+TEST_OBJS_test_fuzz_regress := entry.o policy.o resolvconf.o ghmeta.o addr.o text.o log.o
+TEST_PKGS_test_fuzz_regress := json-c
 
 test_objs = $(if $(TEST_OBJS_$(1)),$(addprefix $(OUTPUT)/user/,$(TEST_OBJS_$(1))),$(LIB_OBJS))
 test_libs = $(if $(TEST_OBJS_$(1)),$(if $(TEST_PKGS_$(1)),$(shell $(PKG_CONFIG) --libs \
@@ -214,6 +216,76 @@ bench: bench-bins
 bench-smoke: bench-bins
 	$(Q)BENCH_SMOKE=1 bench/run.sh
 
+# ---- fuzz/ (issue 11): libFuzzer targets; see docs/fuzzing.md ---------
+# Every user object a target links is rebuilt under $(FUZZ_DIR) with
+# coverage and ASan+UBSan; c-ares and json-c are the system's, not
+# instrumented.  make fuzz runs each target FUZZ_SECONDS from a copy of
+# its seed corpus (fuzz/corpus/X/, never written to), FUZZ_JOBS at once.
+# make test runs fuzz-smoke (10 s each), or with CI=true 60 s each.
+FUZZ_DIR     := $(OUTPUT)/fuzz
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_JOBS    ?= 2
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_CFLAGS  := -O1 -g -fno-omit-frame-pointer $(FUZZ_SAN) $(WARN) -std=gnu11 -D_GNU_SOURCE \
+		-DEGRESSD_VERSION='"$(VERSION)"' -Iinclude -Iuser -I$(OUTPUT) $(PKG_CFLAGS) -MMD -MP
+FUZZ_SRCS    := $(wildcard fuzz/fuzz_*.c)
+FUZZ_NAMES   := $(patsubst fuzz/fuzz_%.c,%,$(FUZZ_SRCS))
+FUZZ_BINS    := $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZ_NAMES))
+# What each target links, as TEST_OBJS_ does for the unit tests.
+FUZZ_OBJS_entry      := policy.o entry.o addr.o text.o
+FUZZ_OBJS_name       := namematch.o entry.o addr.o text.o
+FUZZ_OBJS_resolvconf := resolvconf.o addr.o text.o
+FUZZ_OBJS_ghmeta     := ghmeta.o policy.o entry.o addr.o text.o log.o
+FUZZ_PKGS_ghmeta     := json-c
+# proxy.c itself is #included by fuzz_dnsproxy.c (its handlers are static).
+FUZZ_OBJS_dnsproxy   := dnsmsg.o learn.o namematch.o entry.o addr.o text.o log.o
+FUZZ_PKGS_dnsproxy   := libcares
+FUZZ_OBJS_learn      := learn.o namematch.o entry.o addr.o text.o
+CI_FUZZ_SECONDS := $(if $(filter true,$(CI)),60,10)
+
+.PHONY: fuzz fuzz-smoke fuzz-bins test-fuzz fuzz-deps
+
+# --no-install-recommends leaves the runtime out: say which package.
+fuzz-deps:
+	$(Q)rt=$$($(FUZZ_CC) --print-runtime-dir 2>/dev/null); \
+	[ -f "$$rt/libclang_rt.fuzzer-$(UNAME_M).a" ] || { \
+	echo "fuzz: the libFuzzer runtime ($$rt/libclang_rt.fuzzer-$(UNAME_M).a) is missing: apt-get install libclang-rt-14-dev" >&2; \
+	exit 1; }
+
+$(FUZZ_DIR) $(FUZZ_DIR)/user:
+	$(Q)mkdir -p $@
+
+$(FUZZ_DIR)/user/%.o: user/%.c $(SKELS) | $(FUZZ_DIR)/user
+	$(call msg,FUZZ-CC,$@)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_DIR)/%.o: fuzz/%.c $(SKELS) | $(FUZZ_DIR)
+	$(call msg,FUZZ-CC,$@)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+define FUZZ_RULE
+$(FUZZ_DIR)/fuzz_$(1): $(FUZZ_DIR)/fuzz_$(1).o $(addprefix $(FUZZ_DIR)/user/,$(FUZZ_OBJS_$(1))) | fuzz-deps
+	$$(call msg,FUZZ-LD,$$@)
+	$$(Q)$$(FUZZ_CC) $$(FUZZ_SAN) -fsanitize=fuzzer $$^ \
+		$(if $(FUZZ_PKGS_$(1)),$(shell $(PKG_CONFIG) --libs $(FUZZ_PKGS_$(1)) 2>/dev/null)) -o $$@
+endef
+$(foreach t,$(FUZZ_NAMES),$(eval $(call FUZZ_RULE,$(t))))
+
+fuzz-bins: $(FUZZ_BINS)
+
+fuzz: fuzz-bins
+	$(Q)FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_JOBS=$(FUZZ_JOBS) fuzz/run.sh $(FUZZ_DIR) $(FUZZ_NAMES)
+
+fuzz-smoke: fuzz-bins
+	$(Q)FUZZ_SECONDS=10 FUZZ_JOBS=$(FUZZ_JOBS) fuzz/run.sh $(FUZZ_DIR) $(FUZZ_NAMES)
+
+# make test depends on test-fuzz too, so it runs before tests/run.sh all.
+test: test-fuzz
+test-fuzz: fuzz-bins
+	$(Q)FUZZ_SECONDS=$(CI_FUZZ_SECONDS) FUZZ_JOBS=2 fuzz/run.sh $(FUZZ_DIR) $(FUZZ_NAMES)
+# ---- end of fuzz/ ------------------------------------------------------
+
 install: $(OUTPUT)/egressd
 	install -d $(DESTDIR)$(BINDIR)
 	install -m 0755 $(OUTPUT)/egressd $(DESTDIR)$(BINDIR)/egressd
@@ -225,3 +297,4 @@ clean:
 	rm -rf $(OUTPUT)
 
 -include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/user/*.d $(OUTPUT)/tests/*.d $(OUTPUT)/bench/*.d)
+-include $(wildcard $(OUTPUT)/fuzz/*.d $(OUTPUT)/fuzz/user/*.d)

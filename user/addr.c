@@ -9,6 +9,10 @@
 #include <arpa/inet.h>
 
 #include "addr.h"
+#include "text.h"
+
+/* Room for an echoed port or suffix in a message; longer is cut "...". */
+#define PORT_QUOTE_LEN 96
 
 int addr_parse(const char *text, struct addr *out)
 {
@@ -137,6 +141,7 @@ int decimal_parse(const char *s, size_t len, unsigned long max, unsigned long *o
 
 int port_parse(const char *s, size_t len, uint16_t *out, char *why, size_t whylen)
 {
+	char q[PORT_QUOTE_LEN];
 	unsigned long v;
 	int ret;
 
@@ -146,7 +151,8 @@ int port_parse(const char *s, size_t len, uint16_t *out, char *why, size_t whyle
 	}
 	ret = decimal_parse(s, len, 65535, &v);
 	if (ret == -EDOM) {
-		snprintf(why, whylen, "port \"%.*s\" has a leading zero", (int)len, s);
+		snprintf(why, whylen, "port \"%s\" has a leading zero",
+			 text_quote(s, len, q, sizeof(q)));
 		return -EINVAL;
 	}
 	if (ret == -ERANGE || (!ret && v == 0)) {
@@ -154,7 +160,8 @@ int port_parse(const char *s, size_t len, uint16_t *out, char *why, size_t whyle
 		return -EINVAL;
 	}
 	if (ret) {
-		snprintf(why, whylen, "port \"%.*s\" is not a number", (int)len, s);
+		snprintf(why, whylen, "port \"%s\" is not a number",
+			 text_quote(s, len, q, sizeof(q)));
 		return -EINVAL;
 	}
 	*out = (uint16_t)v;
@@ -179,8 +186,10 @@ int hostport_split(const char *text, struct hostport *out, char *why, size_t why
 		if (close[1] == ':') {
 			hp.port = close + 2;
 		} else if (close[1]) {
+			char q[PORT_QUOTE_LEN];
+
 			snprintf(why, whylen, "unexpected \"%s\" after \"]\" (expected \":PORT\")",
-				 close + 1);
+				 text_quote(close + 1, strlen(close + 1), q, sizeof(q)));
 			return -EINVAL;
 		}
 	} else if ((colon = strchr(text, ':')) && strchr(colon + 1, ':')) {

@@ -167,6 +167,7 @@ static int parse_cidr(const char *host, size_t len, bool v6only, struct entry *e
 		      char *why, size_t whylen)
 {
 	char abuf[INET6_ADDRSTRLEN + 8], plbuf[32], fix[ENTRY_STRLEN];
+	char q[TEXT_QUOTE_SIZE(sizeof(abuf))]; /* a longer echo is cut "..." */
 	const char *slash = memchr(host, '/', len);
 	size_t alen = slash ? (size_t)(slash - host) : len;
 	unsigned int max;
@@ -184,20 +185,24 @@ static int parse_cidr(const char *host, size_t len, bool v6only, struct entry *e
 	}
 
 	if (strchr(abuf, '%')) {
+		const char *zone = strchr(abuf, '%');
+
 		snprintf(why, whylen,
 			 "IPv6 zone \"%s\" is not supported; use a global address",
-			 strchr(abuf, '%'));
+			 text_quote(zone, strlen(zone), q, sizeof(q)));
 		return -EINVAL;
 	}
 	if (addr_parse(abuf, &e->addr)) {
+		/* abuf is the user's text: quoted, as every echo of it is. */
+		text_quote(abuf, strlen(abuf), q, sizeof(q));
 		if (strchr(abuf, ':'))
-			snprintf(why, whylen, "\"%s\" is not a valid IPv6 address", abuf);
+			snprintf(why, whylen, "\"%s\" is not a valid IPv6 address", q);
 		else if (v6only)
-			snprintf(why, whylen, "\"%s\" is not an IPv6 address", abuf);
+			snprintf(why, whylen, "\"%s\" is not an IPv6 address", q);
 		else
 			snprintf(why, whylen,
 				 "\"%s\" is not an IP address (a prefix length needs one)",
-				 abuf);
+				 q);
 		return -EINVAL;
 	}
 	mapped = strchr(abuf, ':') && e->addr.family == AF_INET;
@@ -216,8 +221,8 @@ static int parse_cidr(const char *host, size_t len, bool v6only, struct entry *e
 			return -EINVAL;
 		}
 		if (text_copy(plbuf, sizeof(plbuf), slash + 1, plenlen)) {
-			snprintf(why, whylen, "prefix length \"%.*s\" is not a number",
-				 (int)plenlen, slash + 1);
+			snprintf(why, whylen, "prefix length \"%s\" is not a number",
+				 text_quote(slash + 1, plenlen, q, sizeof(q)));
 			return -EINVAL;
 		}
 		ret = decimal_parse(plbuf, plenlen, max, &plen);
@@ -227,11 +232,13 @@ static int parse_cidr(const char *host, size_t len, bool v6only, struct entry *e
 			return -EINVAL;
 		}
 		if (ret == -EDOM) {
-			snprintf(why, whylen, "prefix length \"%s\" has a leading zero", plbuf);
+			snprintf(why, whylen, "prefix length \"%s\" has a leading zero",
+				 text_quote(plbuf, plenlen, q, sizeof(q)));
 			return -EINVAL;
 		}
 		if (ret) {
-			snprintf(why, whylen, "prefix length \"%s\" is not a number", plbuf);
+			snprintf(why, whylen, "prefix length \"%s\" is not a number",
+				 text_quote(plbuf, plenlen, q, sizeof(q)));
 			return -EINVAL;
 		}
 	}
@@ -348,10 +355,12 @@ static int parse(const char *text, struct entry *e, char *why, size_t whylen)
 		ret = parse_cidr(host, hostlen, false, e, why, whylen);
 		if (ret && slash && strchr(slash, ':')) {
 			const char *pc = strrchr(text, ':');
+			char q1[128], q2[64];
 
 			snprintf(why, whylen,
-				 "an IPv6 prefix with a port needs brackets: [%.*s]:%s",
-				 (int)(pc - text), text, pc + 1);
+				 "an IPv6 prefix with a port needs brackets: [%s]:%s",
+				 text_quote(text, (size_t)(pc - text), q1, sizeof(q1)),
+				 text_quote(pc + 1, strlen(pc + 1), q2, sizeof(q2)));
 		}
 		return ret;
 	}

@@ -19,8 +19,11 @@
 static int parse_port(const char *s, size_t len, uint16_t *port, char *why,
 		      size_t whylen)
 {
+	char q[QUOTE_LEN];
+
 	if (len > 1 && s[0] == '0' && !text_is_digit(s[1])) {
-		snprintf(why, whylen, "port \"%.*s\" has a leading zero", (int)len, s);
+		snprintf(why, whylen, "port \"%s\" has a leading zero",
+			 text_quote(s, len, q, sizeof(q)));
 		return -EINVAL;
 	}
 	return port_parse(s, len, port, why, whylen);
@@ -30,7 +33,7 @@ static int parse_port(const char *s, size_t len, uint16_t *port, char *why,
 static int parse_host(const char *host, size_t len, bool v6, struct addr *out,
 		      char *why, size_t whylen)
 {
-	char buf[INET6_ADDRSTRLEN + 1];
+	char buf[INET6_ADDRSTRLEN + 1], q[QUOTE_LEN];
 	const char *pct;
 
 	if (len == 0) {
@@ -40,8 +43,8 @@ static int parse_host(const char *host, size_t len, bool v6, struct addr *out,
 	pct = memchr(host, '%', len);
 	if (pct) {
 		snprintf(why, whylen,
-			 "scoped IPv6 address (zone \"%.*s\") is not supported; use a global address",
-			 (int)(len - (pct - host)), pct);
+			 "scoped IPv6 address (zone \"%s\") is not supported; use a global address",
+			 text_quote(pct, len - (size_t)(pct - host), q, sizeof(q)));
 		return -EINVAL;
 	}
 	if (memchr(host, '/', len)) {
@@ -53,7 +56,8 @@ static int parse_host(const char *host, size_t len, bool v6, struct addr *out,
 		return -EINVAL;
 	}
 	if ((v6 && !strchr(buf, ':')) || addr_parse(buf, out)) {
-		snprintf(why, whylen, "\"%s\" is not an %s address", buf, v6 ? "IPv6" : "IP");
+		snprintf(why, whylen, "\"%s\" is not an %s address",
+			 text_quote(buf, strlen(buf), q, sizeof(q)), v6 ? "IPv6" : "IP");
 		return -EINVAL;
 	}
 	return 0;
