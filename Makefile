@@ -57,6 +57,7 @@ HELP_BINS := $(patsubst tests/helpers/%.c,$(OUTPUT)/tests/%,$(HELP_SRCS))
 # expanded where the rule is read.
 BENCH_DIR  := $(OUTPUT)/bench
 BENCH_BINS := $(BENCH_DIR)/connsrv $(BENCH_DIR)/connrate $(BENCH_DIR)/progcost $(BENCH_DIR)/floor \
+	      $(BENCH_DIR)/verifier \
 	      $(BENCH_DIR)/noop.bpf.o
 
 .DELETE_ON_ERROR:
@@ -200,7 +201,7 @@ $(BENCH_DIR)/floor: $(BENCH_DIR)/floor.o
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null) -o $@
 
-$(BENCH_DIR)/progcost: $(BENCH_DIR)/progcost.o $(LIB_OBJS)
+$(BENCH_DIR)/progcost $(BENCH_DIR)/verifier: $(BENCH_DIR)/%: $(BENCH_DIR)/%.o $(LIB_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(PKG_LIBS) -o $@
 

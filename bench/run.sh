@@ -130,6 +130,7 @@ for t in ip iperf3 ipset nft iptables ip6tables hyperfine gnuplot dnsmasq dig \
 done
 [ "$(nproc)" -ge 2 ] || skip "needs 2 CPUs (client on CPU 0, server on CPU 1)"
 for f in "$EGRESSD_SRC" "$BUILD/bench/connsrv" "$BUILD/bench/connrate" "$BUILD/bench/progcost" \
+	"$BUILD/bench/verifier" \
 	"$BUILD/bench/floor" "$BUILD/bench/noop.bpf.o"; do
 	[ -e "$f" ] || skip "not built: $f (run: make bench-bins)"
 done
@@ -154,7 +155,7 @@ mkdir -p "$OUTDIR" || die "mkdir $OUTDIR"
 RAW=$TMP/samples.jsonl
 : >"$RAW"
 # Private copies the load (user nobody) can execute.
-for f in connsrv connrate floor progcost; do install -m 0755 "$BUILD/bench/$f" "$TMP/$f"; done
+for f in connsrv connrate floor progcost verifier; do install -m 0755 "$BUILD/bench/$f" "$TMP/$f"; done
 install -m 0755 "$EGRESSD_SRC" "$TMP/egressd"
 install -m 0644 "$BUILD/bench/noop.bpf.o" "$TMP/noop.bpf.o"
 EG=$TMP/egressd
@@ -521,6 +522,26 @@ PY
 	say "progcost rep $r done"
 done
 
+# ---- the verifier's time per program: as root, and with Docker's caps ----
+# --cap-add BPF --cap-add NET_ADMIN leaves out CAP_PERFMON and
+# CAP_SYS_ADMIN; without them the verifier prunes less and checks
+# speculative paths, so a container's start-up pays more (bench/verifier.c).
+for caps in root container; do
+	pre=()
+	[ "$caps" = container ] && pre=(setpriv --bounding-set -perfmon,-sys_admin --)
+	"${pre[@]}" "$TMP/verifier" --runs "$REPS" >"$TMP/vf.out" 2>"$TMP/vf.err" ||
+		{ cat "$TMP/vf.err" >&2; die "verifier ($caps) failed"; }
+	python3 - "$TMP/vf.out" "$caps" >>"$RAW" <<'PY'
+import json, sys
+for line in open(sys.argv[1]):
+    d = json.loads(line)
+    print(json.dumps({'metric': 'verify_us', 'filter': sys.argv[2], 'prog': d['prog'],
+                      'value': d['verify_us'], 'insns': d['insns'], 'states': d['states'],
+                      'unit': 'us'}))
+PY
+	say "verifier ($caps): $(python3 -c 'import json,sys; print("%.1f ms in all" % (sum(json.loads(l)["verify_us"] for l in open(sys.argv[1])) / 1000))' "$TMP/vf.out")"
+done
+
 # ---- start-up: exec to enforcement (hyperfine) ----
 # DNS: dnsmasq on $TARGET:53 (records), dnsdelay.py on $DNSSLOW:53 in
 # front of it, DELAY_MS away; api.github.test served by https_server.py.
@@ -572,6 +593,9 @@ PY
 }
 SLOWRUNS=$((HF_RUNS > 5 ? 5 : HF_RUNS))
 hf empty egressd "$HF_RUNS" "$TARGET" $EGR --allow-domains "" -- true
+# The same with a container's capabilities (no CAP_PERFMON, CAP_SYS_ADMIN).
+hf empty egressd-ctr "$HF_RUNS" "$TARGET" setpriv --bounding-set -perfmon,-sys_admin -- \
+	$EGR --allow-domains "" -- true
 hf empty initfw "$HF_RUNS" "$TARGET" "$INITFW" -- true
 hf names egressd "$HF_RUNS" "$DNSSLOW" $EGR --allow-domains "$names_csv" -- true
 hf names initfw "$SLOWRUNS" "$DNSSLOW" "$INITFW" --names "$TMP/names" -- true

@@ -474,7 +474,9 @@ int loader_load(const struct loader_config *c, struct egress_bpf **out)
 			n6++;
 	}
 
-	s = egress_bpf__open();
+	LIBBPF_OPTS(bpf_object_open_opts, oo, .kernel_log_level = c->verifier_stats ? 4 : 0);
+
+	s = egress_bpf__open_opts(&oo);
 	if (!s) {
 		err = -errno;
 		pr_err("cannot open the BPF object: %s", strerror(errno));

@@ -50,6 +50,12 @@ struct loader_config {
 	 * from the linear part.  Same verdicts, slower.  No command sets it.
 	 */
 	bool test_copy_headers;
+	/*
+	 * Bench only (bench/verifier.c): the kernel reports each program's
+	 * verifier statistics (log level 4), which libbpf hands to its print
+	 * hook.  No command sets it.
+	 */
+	bool verifier_stats;
 };
 
 /* Can this kernel run our program types?  Prints what is missing. */
