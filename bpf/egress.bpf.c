@@ -568,6 +568,39 @@ static __always_inline __u32 egress_decide(const struct dest *d, __u32 *rule_id,
 	return EGRESS_DROP_NOT_ALLOWED;
 }
 
+/*
+ * egress_decide() as a global function, so that the verifier checks it
+ * once per program, on its own, instead of again inside every path of
+ * the caller that reaches it (each family, each way the packet or socket
+ * hook got there): it was most of what the verifier walked in egress_skb
+ * and the connect/sendmsg hooks (bench/verifier.c).  Global functions
+ * take only scalars before 5.12 (egressd runs on 5.8), so struct dest
+ * travels as its three 64-bit words, and the verdict comes back with the
+ * rule id in the upper half.
+ */
+__attribute__((noinline)) __u64 egress_decide_words(__u64 w0, __u64 w1, __u64 w2, __u64 exempt)
+{
+	__u64 w[3] = { w0, w1, w2 };
+	__u32 rule_id = ~0U, reason;
+	struct dest d;
+
+	__builtin_memcpy(&d, w, sizeof(d));
+	reason = egress_decide(&d, &rule_id, exempt != 0);
+	return (__u64)rule_id << 32 | reason;
+}
+
+/* egress_decide(), through egress_decide_words(). */
+static __always_inline __u32 decide(const struct dest *d, __u32 *rule_id, bool exempt)
+{
+	__u64 w[3], r;
+
+	_Static_assert(sizeof(struct dest) == sizeof(w), "struct dest is three words");
+	__builtin_memcpy(w, d, sizeof(w));
+	r = egress_decide_words(w[0], w[1], w[2], exempt);
+	*rule_id = (__u32)(r >> 32);
+	return (__u32)r;
+}
+
 static __always_inline void emit(const struct dest *d, __u32 hook, __u32 reason,
 				 __u32 pid, __u32 uid, bool with_comm)
 {
@@ -1094,7 +1127,7 @@ int egress_skb(struct __sk_buff *skb)
 		/* Only packets to a resolver pay for the exempt lookup. */
 		if (dns_proxy && is_resolver(&d))
 			exempt = is_exempt(bpf_get_socket_cookie(skb));
-		reason = egress_decide(&d, &rule_id, exempt);
+		reason = decide(&d, &rule_id, exempt);
 		if (rule_id != ~0U && reason == EGRESS_PASS_ALLOWLIST)
 			count_rule(rule_id, skb->len);
 		if (verdict_cache && sk &&
@@ -1258,7 +1291,7 @@ static __always_inline int sock_verdict(struct bpf_sock_addr *ctx, struct dest *
 		if (!exempt)
 			return dns_redirect(ctx, d, hook, cookie, is6);
 	}
-	reason = egress_decide(d, &rule_id, exempt);
+	reason = decide(d, &rule_id, exempt);
 	sock_seed(ctx, d, reason, rule_id);
 	return sock_deny(d, hook, reason);
 }
