@@ -21,6 +21,8 @@
 #     had expired (c0 >= r1 + TTL + GUARD) that is not one of the
 #     addresses egressd resolved at start for the explicit names (those
 #     are static rules for the whole run): expiry not enforced; a failure;
+#   the server's count on allowed addresses must equal the clients'
+#     successes (a cross-check of both sides' bookkeeping);
 #   RSS: after the warm-up, growth = last sample - the first sample at or
 #     after the warm-up; fail above the threshold.
 #
@@ -223,6 +225,11 @@ def main():
         failures.append("only %d attempts (want at least %d)" % (len(recs), cfg["min_attempts"]))
     if n_ok == 0:
         failures.append("no allowed attempt succeeded")
+    # Every allowed success is one connection accepted or one datagram
+    # read: the server and the clients must agree.
+    if server_allowed != n_ok:
+        failures.append("the server counted %d on allowed addresses, the clients %d successes" %
+                        (server_allowed, n_ok))
     if len(rot) == 0:
         failures.append("no rotation happened")
     if false_allows:
