@@ -4,8 +4,8 @@
 # One process answers TCP (greets "ok", closes) and UDP (echo) on PORT for
 # every address given, and counts per destination address what it
 # received: a TCP connection accepted, a UDP datagram read.  The counts go
-# to COUNTS (a JSON object, rewritten atomically every second and at
-# SIGTERM), so the soak can tell whether a denied destination was ever
+# to COUNTS (a JSON object, rewritten atomically every second, at SIGUSR1
+# and at SIGTERM), so the soak can tell whether a denied destination was ever
 # reached (a false allow), whatever the client believed.
 #
 #   server.py PORT COUNTS ADDR...
@@ -42,6 +42,7 @@ def on_term(*_):
 
 
 signal.signal(signal.SIGTERM, on_term)
+signal.signal(signal.SIGUSR1, lambda *_: dump())
 sel = selectors.DefaultSelector()
 # One socket per address for each protocol: a TCP connection's local
 # address, and a UDP echo that leaves from the address it was sent to.

@@ -123,7 +123,18 @@ WL_ARGS=("$PORT" X "$(IFS=,; echo "${NAMES[*]}")" "$(IFS=,; echo "${DENIED_ADDRS
 
 # count KEY: what the server has counted for "tcp ADDR" / "udp ADDR".
 count() { jq -r --arg k "$1" '.counts[$k] // 0' "$COUNTS" 2>/dev/null || echo 0; }
-wait_dump() { sleep 1.5; }
+# wait_dump: the server's counts file is up to date (SIGUSR1: write now).
+dump_time() { jq -r .time "$COUNTS" 2>/dev/null; }
+dump_changed() { [ "$(dump_time)" != "$1" ]; }
+wait_dump()
+{
+	local old
+
+	sleep 0.2 # datagrams in flight
+	old=$(dump_time)
+	kill -USR1 "$SERVER_PID" || lab_die "the server (pid $SERVER_PID) is gone"
+	lab_wait 5 "the server to write its counts" dump_changed "$old"
+}
 
 lab_section "controls, without egressd: the lab works, so a filter can be caught failing"
 lab_run_in client "${LAB_NOBODY_CMD[@]}" "$LAB_PROBE" tcp 198.51.100.200 "$PORT" 2000
@@ -357,6 +368,7 @@ fi
 lab_egressd run --user nobody --allow-domains r0.soak.test --min-ttl 1 --max-ttl "$SOAK_TTL" -- \
 	/usr/bin/python3 "$LAB_DIR/workload.py" ctlnarrow 4 \
 	"$SOAK_RATE" "${WL_ARGS[0]}" "$LAB_WORK/ctlnarrow.jsonl" "${WL_ARGS[@]:2}"
+NARROW_ERR=$LAB_ERR
 wait_dump
 cp "$COUNTS" "$LAB_DIR/counts.ctlnarrow.json"
 analyze "$LAB_DIR/ctlnarrow.cfg" "$LAB_DIR/ctlnarrow.results.json" '["ctlnarrow"]' '{}' 1 \
@@ -380,4 +392,23 @@ cp "$LAB_DIR/egressd-run.err" "$SOAK_OUT/egressd-run.err.log" 2>/dev/null
 tail -n 200 "$CTR_DIR/soak/err" >"$SOAK_OUT/egressd-ctr.err.log" 2>/dev/null
 
 ctr_delete soak
+
+# The cgroups this soak's egressd runs made (named in their start-up
+# line, as the client namespace sees cgroup2) are gone.
+for f in "$LAB_DIR/egressd-run.err" "$NARROW_ERR"; do
+	cg=$(sed -n 's/.*; cgroup \(\/sys\/fs\/cgroup\/[^;]*\);.*/\1/p' "$f" | head -n1)
+	if [ -z "$cg" ]; then
+		lab_fail "egressd named its cgroup at start ($(basename "$f"))"
+	elif [ -d "$LAB_CG2${cg#/sys/fs/cgroup}" ]; then
+		lab_fail "egressd removed its cgroup $cg" "still there: $LAB_CG2${cg#/sys/fs/cgroup}"
+	else
+		lab_ok "egressd removed its cgroup $cg"
+	fi
+done
+# Over a soak's minutes other test runs on this machine make and remove
+# cgroups named egressd-*; lab.sh's leak checks compare against the
+# snapshot of lab_init and would blame this run for theirs.  Ours were
+# checked one by one above (the container's by container.sh), so take
+# the snapshot again now.
+lab_cgroup_dirs >"$LAB_DIR/cgroups.before"
 lab_finish
