@@ -31,9 +31,11 @@ SOAK_HERE=$(cd "$(dirname "$0")" && pwd)
 . "$SOAK_HERE/../lib/lab.sh"
 . "$SOAK_HERE/../lib/container.sh"
 
+# num_arg VAR VALUE: a positive number, or a clear error and exit 2.
 num_arg()
 {
-	[[ $2 =~ ^[0-9]+(\.[0-9]+)?$ ]] || { echo "ERROR: $1=$2: not a number" >&2; exit 2; }
+	[[ $2 =~ ^[0-9]+(\.[0-9]+)?$ ]] && [[ $2 =~ [1-9] ]] ||
+		{ echo "ERROR: $1=$2: want a positive number" >&2; exit 2; }
 }
 
 SOAK_SECONDS=${SOAK_SECONDS:-600}
