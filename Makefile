@@ -63,7 +63,7 @@ BENCH_BINS := $(BENCH_DIR)/connsrv $(BENCH_DIR)/connrate $(BENCH_DIR)/progcost $
 .DELETE_ON_ERROR:
 .SECONDARY:
 .PHONY: all test test-unit test-bpf test-e2e test-adversarial install uninstall clean help deps-check \
-	bench bench-smoke bench-bins
+	bench bench-smoke bench-bins soak soak-smoke
 
 all: $(OUTPUT)/egressd
 
@@ -73,6 +73,8 @@ help:
 	@echo 'make test-unit | test-bpf | test-e2e | test-adversarial   one layer'
 	@echo 'make bench      egressd vs none, iptables+ipset, nftables; writes docs/benchmarks.md (root, ~15 min)'
 	@echo 'make bench-smoke   one short repetition of every metric: does the harness work'
+	@echo 'make soak       10 min of rotating DNS, allowed+denied traffic, an exec session; build/soak/results.json (root; SOAK_SECONDS)'
+	@echo 'make soak-smoke   the soak for 30 s: does the harness work'
 	@echo 'make install    PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)'
 	@echo 'make clean'
 	@echo 'V=1             show commands'
@@ -286,6 +288,16 @@ test: test-fuzz
 test-fuzz: fuzz-bins
 	$(Q)FUZZ_SECONDS=$(CI_FUZZ_SECONDS) FUZZ_JOBS=2 fuzz/run.sh $(FUZZ_DIR) $(FUZZ_NAMES)
 # ---- end of fuzz/ ------------------------------------------------------
+
+# soak: tests/soak/soak.sh under load for SOAK_SECONDS (default 600),
+# outside make test; writes $(OUTPUT)/soak/results.json (docs/soak.md).
+SOAK_SECONDS ?= 600
+soak: $(OUTPUT)/egressd $(HELP_BINS)
+	$(Q)SOAK_SECONDS=$(SOAK_SECONDS) SOAK_OUT=$(abspath $(OUTPUT))/soak EGRESSD=$(abspath $(OUTPUT))/egressd \
+		PROBE=$(abspath $(OUTPUT))/tests/probe ATTACK=$(abspath $(OUTPUT))/tests/attack tests/soak/soak.sh
+
+soak-smoke: $(OUTPUT)/egressd $(HELP_BINS)
+	$(Q)$(MAKE) --no-print-directory soak SOAK_SECONDS=30
 
 install: $(OUTPUT)/egressd
 	install -d $(DESTDIR)$(BINDIR)
