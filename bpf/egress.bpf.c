@@ -590,8 +590,11 @@ static __always_inline __u32 egress_decide(const struct dest *d, __u32 *rule_id,
 
 	r = allow_lookup(d);
 	if (r) {
-		*rule_id = r->rule_id;
-		reason = ports_verdict(d, r->flags, r->ports, r->nports, EGRESS_PASS_ALLOWLIST);
+		struct egress_rule rc;
+
+		__builtin_memcpy(&rc, r, sizeof(rc));
+		*rule_id = rc.rule_id;
+		reason = ports_verdict(d, rc.flags, rc.ports, rc.nports, EGRESS_PASS_ALLOWLIST);
 		if (reason == EGRESS_PASS_ALLOWLIST)
 			return reason;
 	}
