@@ -378,7 +378,7 @@ plot "{dat}" u 1:2 w lp t "egressd run -- true", "" u 1:($3>0?$3:1/0) w p pt 7 p
         w(f"| {label} | {fmt(eg, 1)} ms | {fmt(fw, 1) + ' ms' if fw else ''} | {ratio} |")
     w('')
     w('File to filled maps (bench/progcost.c: `policy_add_file` + `policy_compile`, then `loader_load` '
-      'minus `loader_load` of a four-rule list (one per allowlist map), the fastest of three; at a few entries the difference is '
+      'minus `loader_load` of a four-rule list (one per allowlist map), the fastest of seven of each, interleaved; at a few entries the difference is '
       'below loader_load\'s run-to-run spread, so it can come out negative):\n')
     w('| entries | read + compile | map fill | total | loader_load |')
     w('|---|---|---|---|---|')
