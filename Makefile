@@ -127,6 +127,7 @@ TEST_OBJS_test_events     := events.o addr.o text.o log.o
 TEST_OBJS_test_ghmeta     := ghmeta.o policy.o entry.o addr.o text.o log.o
 TEST_PKGS_test_ghmeta     := json-c
 TEST_OBJS_test_policy     := policy.o entry.o addr.o text.o
+TEST_OBJS_test_rule_exact := policy.o entry.o addr.o text.o
 TEST_OBJS_test_resolvconf := resolvconf.o addr.o text.o
 TEST_OBJS_test_seccomp    := seccomp.o
 TEST_OBJS_test_text       := text.o

@@ -372,11 +372,13 @@ plot "{dat}" u 1:2 w lp t "egressd run -- true", "" u 1:($3>0?$3:1/0) w p pt 7 p
       'ns per packet above the empty program run the same way, medians:\n')
     w('| entries | first packet, new socket (rotated, repeat 1) | decision without the cache (rotated, repeat 1) '
       '| decision without the cache (one address, repeat 1e6) | established flow (cached verdict, repeat 1e6) '
-      '| empty program itself, rotated / hot |')
-    w('|---|---|---|---|---|---|')
+      '| empty program itself, rotated / hot '
+      '| first packet / decision, rotated over the /32 and /128 rules only (the exact hashes) |')
+    w('|---|---|---|---|---|---|---|')
     for n in sizes:
         w(f"| {n} | {fmt(pcm(n, 'first_ns'), 1)} | {fmt(pcm(n, 'decide_ns'), 1)} | {fmt(pcm(n, 'hot_ns'), 1)} "
-          f"| {fmt(pcm(n, 'estab_ns'), 1)} | {fmt(pcm(n, 'noop_rot_ns'), 1)} / {fmt(pcm(n, 'noop_hot_ns'), 1)} |")
+          f"| {fmt(pcm(n, 'estab_ns'), 1)} | {fmt(pcm(n, 'noop_rot_ns'), 1)} / {fmt(pcm(n, 'noop_hot_ns'), 1)} "
+          f"| {fmt(pcm(n, 'first_exact_ns'), 1)} / {fmt(pcm(n, 'decide_exact_ns'), 1)} |")
     w('\n![test_run cost](bench/progcost.png)\n')
     w('## Start-up\n')
     w('Wall time of exec to enforcement (hyperfine, `egressd run --user nobody ... -- true`), against '
@@ -395,7 +397,7 @@ plot "{dat}" u 1:2 w lp t "egressd run -- true", "" u 1:($3>0?$3:1/0) w p pt 7 p
         w(f"| {label} | {fmt(eg, 1)} ms | {fmt(fw, 1) + ' ms' if fw else ''} | {ratio} |")
     w('')
     w('File to filled maps (bench/progcost.c: `policy_add_file` + `policy_compile`, then `loader_load` '
-      'minus `loader_load` of an empty list, the fastest of three; at a few entries the difference is '
+      'minus `loader_load` of a four-rule list (one per allowlist map), the fastest of seven of each, interleaved; at a few entries the difference is '
       'below loader_load\'s run-to-run spread, so it can come out negative):\n')
     w('| entries | read + compile | map fill | total | loader_load |')
     w('|---|---|---|---|---|')

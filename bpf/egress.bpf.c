@@ -157,7 +157,41 @@ const volatile bool verdict_cache = false;
  */
 const volatile bool seed_verdicts = false;
 
-/* IPv4 allowlist: longest prefix -> merged rule (ports, rule id). */
+/*
+ * Which allowlist maps hold anything (set by the loader).  /32 and /128
+ * rules (what domains resolve to) live only in exact_v4/exact_v6, every
+ * shorter prefix only in the tries; a map that is empty is never looked
+ * up, and the verifier drops the dead branch.
+ */
+const volatile bool exact_v4_used = false;
+const volatile bool exact_v6_used = false;
+const volatile bool prefix_v4_used = true;
+const volatile bool prefix_v6_used = true;
+
+/*
+ * The /32 rules: address (__be32) -> merged rule.  One hash probe instead
+ * of a trie walk; the value is the same merged rule the trie would hold
+ * (policy_compile() folds every covering prefix into it), so a hit is the
+ * longest-prefix answer.  Preallocated: sized exactly by the loader, so
+ * it costs no more memory than BPF_F_NO_PREALLOC would once filled, and
+ * the fill skips a kmalloc per element (see docs/design.md).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __u32);
+	__type(value, struct egress_rule);
+	__uint(max_entries, 1); /* sized by the loader */
+} exact_v4 SEC(".maps");
+
+/* The /128 rules, as exact_v4. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct egress_addr_key);
+	__type(value, struct egress_rule);
+	__uint(max_entries, 1);
+} exact_v6 SEC(".maps");
+
+/* IPv4 allowlist: longest prefix (shorter than /32) -> merged rule (ports, rule id). */
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
@@ -415,19 +449,34 @@ static __always_inline bool is_unspecified(const struct dest *d)
 	return (w[0] | w[1] | w[2] | w[3]) == 0;
 }
 
-/* The longest allowlist prefix holding d, or NULL. */
+/*
+ * The longest allowlist prefix holding d, or NULL: the exact hash first
+ * (nothing is longer than /32 or /128), then the trie of shorter ones.
+ */
 static __always_inline const struct egress_rule *allow_lookup(const struct dest *d)
 {
+	const struct egress_rule *r;
+
 	if (d->family == 4) {
 		struct egress_v4_key k = { .prefixlen = 32, .addr = d->addr.v4 };
 
-		return bpf_map_lookup_elem(&allow_v4, &k);
+		if (exact_v4_used) {
+			r = bpf_map_lookup_elem(&exact_v4, &k.addr);
+			if (r)
+				return r;
+		}
+		return prefix_v4_used ? bpf_map_lookup_elem(&allow_v4, &k) : NULL;
 	}
 
 	struct egress_v6_key k = { .prefixlen = 128 };
 
 	__builtin_memcpy(k.addr, d->addr.v6, 16);
-	return bpf_map_lookup_elem(&allow_v6, &k);
+	if (exact_v6_used) {
+		r = bpf_map_lookup_elem(&exact_v6, k.addr);
+		if (r)
+			return r;
+	}
+	return prefix_v6_used ? bpf_map_lookup_elem(&allow_v6, &k) : NULL;
 }
 
 /* An unexpired learned entry for d's address, or NULL. */
@@ -546,8 +595,11 @@ static __always_inline __u32 egress_decide(const struct dest *d, __u32 *rule_id,
 
 	r = allow_lookup(d);
 	if (r) {
-		*rule_id = r->rule_id;
-		reason = ports_verdict(d, r->flags, r->ports, r->nports, EGRESS_PASS_ALLOWLIST);
+		struct egress_rule rc;
+
+		__builtin_memcpy(&rc, r, sizeof(rc));
+		*rule_id = rc.rule_id;
+		reason = ports_verdict(d, rc.flags, rc.ports, rc.nports, EGRESS_PASS_ALLOWLIST);
 		if (reason == EGRESS_PASS_ALLOWLIST)
 			return reason;
 	}

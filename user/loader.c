@@ -244,128 +244,166 @@ static void rule_value(const struct rule *r, size_t i, struct egress_rule *val)
 #define ENOTSUPP 524 /* the kernel's own; bpf() can return it */
 #endif
 
-/* Rules [from, to) one at a time: kernels whose LPM tries take no batch. */
-static int fill_rules_one(int v4fd, int v6fd, const struct rule *rules, size_t from, size_t to)
+/*
+ * The four allowlist maps, in the order fill_rules() fills them: each rule
+ * goes to exactly one (rule_is_exact(): /32 and /128 to the hashes).
+ */
+enum allow_set { SET_TRIE_V4, SET_EXACT_V4, SET_TRIE_V6, SET_EXACT_V6, SET_MAX };
+
+static enum allow_set set_of(const struct rule *r)
+{
+	bool v4 = r->addr.family == AF_INET;
+
+	if (rule_is_exact(r))
+		return v4 ? SET_EXACT_V4 : SET_EXACT_V6;
+	return v4 ? SET_TRIE_V4 : SET_TRIE_V6;
+}
+
+static void count_sets(const struct rule *rules, size_t n, size_t count[SET_MAX])
+{
+	memset(count, 0, SET_MAX * sizeof(*count));
+	for (size_t i = 0; i < n; i++)
+		count[set_of(&rules[i])]++;
+}
+
+/* Each set's key: an LPM key, a __be32, or 16 bytes. */
+static const size_t set_key_size[SET_MAX] = {
+	[SET_TRIE_V4] = sizeof(struct egress_v4_key),
+	[SET_EXACT_V4] = 4,
+	[SET_TRIE_V6] = sizeof(struct egress_v6_key),
+	[SET_EXACT_V6] = sizeof(struct egress_addr_key),
+};
+
+/* Rule r's key in its set. */
+static void rule_key(const struct rule *r, enum allow_set set, void *key)
+{
+	switch (set) {
+	case SET_TRIE_V4: {
+		struct egress_v4_key *k = key;
+
+		k->prefixlen = r->prefixlen;
+		memcpy(&k->addr, r->addr.bytes, 4);
+		break;
+	}
+	case SET_EXACT_V4:
+		memcpy(key, r->addr.bytes, 4);
+		break;
+	case SET_TRIE_V6: {
+		struct egress_v6_key *k = key;
+
+		k->prefixlen = r->prefixlen;
+		memcpy(k->addr, r->addr.bytes, 16);
+		break;
+	}
+	default:
+		memcpy(key, r->addr.bytes, 16);
+		break;
+	}
+}
+
+static void fill_failed(const struct rule *r, int err)
 {
 	char buf[ADDR_STRLEN];
 
-	for (size_t i = from; i < to; i++) {
-		const struct rule *r = &rules[i];
-		struct egress_rule val;
-		int err;
-
-		rule_value(r, i, &val);
-		if (r->addr.family == AF_INET) {
-			struct egress_v4_key k = { .prefixlen = r->prefixlen };
-
-			memcpy(&k.addr, r->addr.bytes, 4);
-			err = bpf_map_update_elem(v4fd, &k, &val, BPF_NOEXIST);
-		} else {
-			struct egress_v6_key k = { .prefixlen = r->prefixlen };
-
-			memcpy(k.addr, r->addr.bytes, 16);
-			err = bpf_map_update_elem(v6fd, &k, &val, BPF_NOEXIST);
-		}
-		if (err) {
-			err = -errno;
-			pr_err("cannot add %s/%u to the allowlist map: %s",
-			       addr_format(&r->addr, buf, sizeof(buf)), r->prefixlen, strerror(errno));
-			return err;
-		}
-	}
-	return 0;
+	pr_err("cannot add %s/%u to the allowlist map: %s",
+	       addr_format(&r->addr, buf, sizeof(buf)), r->prefixlen, strerror(-err));
 }
 
 /*
- * The allowlist rules into the two LPM tries, each family in one
- * BPF_MAP_UPDATE_BATCH call: 5,000 single updates were 7.8 ms of a 5k
- * start (bench/), one syscall each.  rules are sorted IPv4 first
- * (policy_compile()), so each family is one run.  A kernel that takes no
- * batch on LPM tries (EINVAL and friends before anything is added) gets
- * the single updates.  -errno, with the failing entry named.
+ * One set's cnt elements (keys of ksz bytes, vals, idx[i] = the rule's
+ * index, to name a failure) in one BPF_MAP_UPDATE_BATCH call: 5,000 single
+ * updates were 7.8 ms of a 5k start (bench/), one syscall each.  A kernel
+ * that takes no batch (EINVAL and friends before anything is added) gets
+ * single updates.  -errno, with the failing entry named.
  */
-static int fill_rules(int v4fd, int v6fd, const struct rule *rules, size_t n)
+static int fill_set(int fd, const struct rule *rules, const size_t *idx, const __u8 *keys,
+		    size_t ksz, const struct egress_rule *vals, size_t cnt)
 {
-	size_t n4 = 0;
+	LIBBPF_OPTS(bpf_map_batch_opts, bo); /* elem_flags: only BPF_F_LOCK is taken */
+	__u32 done = (__u32)cnt;
+	int err;
+
+	if (!cnt || !bpf_map_update_batch(fd, keys, vals, &done, &bo))
+		return 0;
+	err = -errno;
+	/*
+	 * Refused before the first element, the kernel leaves count as it
+	 * was (or says 0): then nothing was added.
+	 */
+	if ((done == 0 || done == cnt) &&
+	    (err == -EINVAL || err == -ENOTSUPP || err == -EOPNOTSUPP || err == -ENOSYS)) {
+		for (size_t i = 0; i < cnt; i++) {
+			if (bpf_map_update_elem(fd, keys + i * ksz, &vals[i], BPF_NOEXIST)) {
+				err = -errno;
+				fill_failed(&rules[idx[i]], err);
+				return err;
+			}
+		}
+		return 0;
+	}
+	if (done < cnt)
+		fill_failed(&rules[idx[done]], err); /* the first not added */
+	else
+		pr_err("cannot fill the allowlist map: %s", strerror(-err));
+	return err;
+}
+
+/*
+ * The allowlist rules into the two LPM tries and the two exact hashes,
+ * one batch per map.  The value's rule_id stays the rule's index in rules
+ * (rule_hits), whichever map holds it.
+ */
+static int fill_rules(const int fds[SET_MAX], const struct rule *rules, size_t n)
+{
 	struct egress_rule *vals = NULL;
-	void *keys = NULL;
+	size_t count[SET_MAX], *idx = NULL;
+	__u8 *keys = NULL;
 	int err = 0;
 
-	while (n4 < n && rules[n4].addr.family == AF_INET)
-		n4++;
-	for (size_t i = n4; i < n; i++) {
-		if (rules[i].addr.family == AF_INET)
-			return fill_rules_one(v4fd, v6fd, rules, 0, n); /* not sorted: no runs */
-	}
 	if (!n)
 		return 0;
+	count_sets(rules, n, count);
 	vals = calloc(n, sizeof(*vals));
 	keys = calloc(n, sizeof(struct egress_v6_key));
-	if (!vals || !keys) {
+	idx = calloc(n, sizeof(*idx));
+	if (!vals || !keys || !idx) {
 		err = -ENOMEM;
 		pr_err("cannot fill the allowlist maps: %s", strerror(ENOMEM));
 		goto out;
 	}
-	for (int fam = 0; fam < 2 && !err; fam++) {
-		size_t first = fam ? n4 : 0, cnt = fam ? n - n4 : n4;
-		LIBBPF_OPTS(bpf_map_batch_opts, bo); /* elem_flags: only BPF_F_LOCK is taken */
-		__u32 done = (__u32)cnt;
-		char buf[ADDR_STRLEN];
+	for (int set = 0; set < SET_MAX && !err; set++) {
+		size_t k = 0, ksz = set_key_size[set];
 
-		if (!cnt)
+		if (!count[set])
 			continue;
-		for (size_t i = 0; i < cnt; i++) {
-			const struct rule *r = &rules[first + i];
-
-			rule_value(r, first + i, &vals[i]);
-			if (!fam) {
-				struct egress_v4_key *k = (struct egress_v4_key *)keys + i;
-
-				k->prefixlen = r->prefixlen;
-				memcpy(&k->addr, r->addr.bytes, 4);
-			} else {
-				struct egress_v6_key *k = (struct egress_v6_key *)keys + i;
-
-				k->prefixlen = r->prefixlen;
-				memcpy(k->addr, r->addr.bytes, 16);
-			}
-		}
-		if (!bpf_map_update_batch(fam ? v6fd : v4fd, keys, vals, &done, &bo))
-			continue;
-		err = -errno;
-		/*
-		 * Refused before the first element, the kernel leaves count
-		 * as it was (or says 0): then nothing was added.
-		 */
-		if ((done == 0 || done == cnt) &&
-		    (err == -EINVAL || err == -ENOTSUPP || err == -EOPNOTSUPP || err == -ENOSYS)) {
-			err = fill_rules_one(v4fd, v6fd, rules, first, first + cnt);
-			if (!err)
+		for (size_t i = 0; i < n; i++) {
+			if (set_of(&rules[i]) != (enum allow_set)set)
 				continue;
-			break;
+			rule_key(&rules[i], set, keys + k * ksz);
+			rule_value(&rules[i], i, &vals[k]);
+			idx[k++] = i;
 		}
-		if (done < cnt) {
-			const struct rule *r = &rules[first + done]; /* the first not added */
-
-			pr_err("cannot add %s/%u to the allowlist map: %s",
-			       addr_format(&r->addr, buf, sizeof(buf)), r->prefixlen, strerror(-err));
-		} else {
-			pr_err("cannot fill the allowlist map: %s", strerror(-err));
-		}
+		err = fill_set(fds[set], rules, idx, keys, ksz, vals, k);
 	}
 out:
 	free(vals);
 	free(keys);
+	free(idx);
 	return err;
 }
 
 static int fill_maps(struct egress_bpf *s, const struct loader_config *c)
 {
-	int v4fd = bpf_map__fd(s->maps.allow_v4), v6fd = bpf_map__fd(s->maps.allow_v6);
+	const int fds[SET_MAX] = {
+		[SET_TRIE_V4] = bpf_map__fd(s->maps.allow_v4),
+		[SET_EXACT_V4] = bpf_map__fd(s->maps.exact_v4),
+		[SET_TRIE_V6] = bpf_map__fd(s->maps.allow_v6),
+		[SET_EXACT_V6] = bpf_map__fd(s->maps.exact_v6),
+	};
 	int rfd = bpf_map__fd(s->maps.resolvers), lfd = bpf_map__fd(s->maps.local_addrs);
 	char buf[ADDR_STRLEN];
 
-	int err = fill_rules(v4fd, v6fd, c->rules, c->nrules);
+	int err = fill_rules(fds, c->rules, c->nrules);
 
 	if (err)
 		return err;
@@ -463,16 +501,11 @@ static bool probe_sock_addr_sk_storage(void)
 int loader_load(const struct loader_config *c, struct egress_bpf **out)
 {
 	struct egress_bpf *s;
-	size_t n4 = 0, n6 = 0;
+	size_t count[SET_MAX];
 	__u32 learned;
 	int err;
 
-	for (size_t i = 0; i < c->nrules; i++) {
-		if (c->rules[i].addr.family == AF_INET)
-			n4++;
-		else
-			n6++;
-	}
+	count_sets(c->rules, c->nrules, count);
 
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .kernel_log_level = c->verifier_stats ? 4 : 0);
 
@@ -518,6 +551,10 @@ int loader_load(const struct loader_config *c, struct egress_bpf **out)
 	s->rodata->proxy_port = c->proxy_port;
 	s->rodata->learning = c->learn;
 	s->rodata->copy_headers = c->test_copy_headers;
+	s->rodata->exact_v4_used = count[SET_EXACT_V4] > 0;
+	s->rodata->exact_v6_used = count[SET_EXACT_V6] > 0;
+	s->rodata->prefix_v4_used = count[SET_TRIE_V4] > 0;
+	s->rodata->prefix_v6_used = count[SET_TRIE_V6] > 0;
 	if (c->dns_proxy) {
 		if (!c->proxy_port) {
 			pr_err("DNS proxy mode needs the proxy's port");
@@ -565,8 +602,10 @@ int loader_load(const struct loader_config *c, struct egress_bpf **out)
 		learned = 1;
 
 	/* Sized exactly; a later runtime-update mode will add headroom here. */
-	if ((err = bpf_map__set_max_entries(s->maps.allow_v4, at_least_one(n4))) ||
-	    (err = bpf_map__set_max_entries(s->maps.allow_v6, at_least_one(n6))) ||
+	if ((err = bpf_map__set_max_entries(s->maps.allow_v4, at_least_one(count[SET_TRIE_V4]))) ||
+	    (err = bpf_map__set_max_entries(s->maps.allow_v6, at_least_one(count[SET_TRIE_V6]))) ||
+	    (err = bpf_map__set_max_entries(s->maps.exact_v4, at_least_one(count[SET_EXACT_V4]))) ||
+	    (err = bpf_map__set_max_entries(s->maps.exact_v6, at_least_one(count[SET_EXACT_V6]))) ||
 	    (err = bpf_map__set_max_entries(s->maps.resolvers, at_least_one(c->nresolvers))) ||
 	    (err = bpf_map__set_max_entries(s->maps.local_addrs, at_least_one(c->nlocal))) ||
 	    (err = bpf_map__set_max_entries(s->maps.rule_hits, at_least_one(c->nrules))) ||

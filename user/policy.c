@@ -644,3 +644,8 @@ bool rule_allows_port(const struct rule *r, uint16_t port)
 			return true;
 	return false;
 }
+
+bool rule_is_exact(const struct rule *r)
+{
+	return r->prefixlen == addr_len(&r->addr) * 8;
+}

@@ -85,6 +85,12 @@ struct rule {
 int policy_compile(const struct policy *p, struct rule **out, size_t *nout,
 		   char *err, size_t errlen);
 
+/*
+ * Is r a whole address (/32 or /128)?  Those go to the exact hash maps,
+ * every shorter prefix to the LPM tries (loader.c, bpf allow_lookup()).
+ */
+bool rule_is_exact(const struct rule *r);
+
 /* Does this rule allow this port?  port 0 means "no port to read". */
 bool rule_allows_port(const struct rule *r, uint16_t port);
 
