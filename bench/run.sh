@@ -537,11 +537,11 @@ for caps in root container; do
 import json, sys
 for line in open(sys.argv[1]):
     d = json.loads(line)
-    print(json.dumps({'metric': 'verify_us', 'filter': sys.argv[2], 'prog': d['prog'],
+    print(json.dumps({'metric': 'verify_us', 'filter': sys.argv[2], 'list': d['list'], 'prog': d['prog'],
                       'value': d['verify_us'], 'insns': d['insns'], 'states': d['states'],
                       'unit': 'us'}))
 PY
-	say "verifier ($caps): $(python3 -c 'import json,sys; print("%.1f ms in all" % (sum(json.loads(l)["verify_us"] for l in open(sys.argv[1])) / 1000))' "$TMP/vf.out")"
+	say "verifier ($caps): $(python3 -c 'import json,sys; r=[json.loads(l) for l in open(sys.argv[1])]; print(", ".join("%s list %.1f ms" % (k, sum(d["verify_us"] for d in r if d["list"] == k) / 1000) for k in ("empty", "four")))' "$TMP/vf.out")"
 done
 
 # ---- start-up: exec to enforcement (hyperfine) ----

@@ -7,9 +7,12 @@
  *   verifier [--runs N]
  *
  * Loads the object N times (default 5) through loader_load() with the
- * kernel's verifier statistics on (log level 4), and prints one JSON
- * object per program on stdout: the median "verification time" the
- * kernel reports, instructions processed, total and peak states.  Run it
+ * kernel's verifier statistics on (log level 4), for two lists: an empty
+ * one (the allowlist lookups are dead code then, and the verifier skips
+ * them) and one rule in each allowlist map (a /32, a /24, a /128, a /64:
+ * the whole decision).  Prints one JSON object per list and program on
+ * stdout: the median "verification time" the kernel reports, instructions
+ * processed, total and peak states.  Run it
  * as root and again without CAP_PERFMON and CAP_SYS_ADMIN (Docker's
  * --cap-add BPF --cap-add NET_ADMIN): the verifier prunes less and checks
  * speculative paths without them, so the two differ (bench/run.sh does
@@ -26,6 +29,7 @@
 #include "egress.skel.h"
 #include "loader.h"
 #include "log.h"
+#include "policy.h"
 #include "resolvconf.h"
 
 #define MAX_PROGS 32
@@ -87,6 +91,57 @@ static int cmp_ul(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* Load LIST (NULL: none) RUNS times; print its programs' medians. */
+static int one_list(const char *label, const char *list, struct loader_config *lc, long runs)
+{
+	struct rule *rules = NULL;
+	struct policy pol;
+	size_t nrules = 0;
+	char err[256];
+	int ret = 0;
+
+	policy_init(&pol);
+	if (list && (policy_add_list(&pol, list, err, sizeof(err)) ||
+		     policy_compile(&pol, &rules, &nrules, err, sizeof(err)))) {
+		fprintf(stderr, "ERROR: the %s list: %s\n", label, err);
+		ret = 1;
+		goto out;
+	}
+	lc->rules = rules;
+	lc->nrules = nrules;
+	nprogs = 0;
+	memset(progs, 0, sizeof(progs));
+	for (long r = 0; r < runs; r++) {
+		struct egress_bpf *s = NULL;
+
+		libbpf_set_print(on_print);
+		ret = loader_load(lc, &s);
+		libbpf_set_print(NULL);
+		if (ret) {
+			fprintf(stderr, "ERROR: loader_load: %s\n", strerror(-ret));
+			ret = 1;
+			goto out;
+		}
+		egress_bpf__destroy(s);
+	}
+	for (int i = 0; i < nprogs; i++) {
+		struct prog_stats *p = &progs[i];
+
+		if (!p->nruns)
+			continue;
+		qsort(p->us, (size_t)p->nruns, sizeof(p->us[0]), cmp_ul);
+		printf("{\"list\": \"%s\", \"prog\": \"%s\", \"verify_us\": %lu, \"insns\": %lu, "
+		       "\"states\": %lu, \"peak_states\": %lu, \"runs\": %d}\n",
+		       label, p->name, p->us[p->nruns / 2], p->insns, p->states, p->peak, p->nruns);
+	}
+out:
+	lc->rules = NULL;
+	lc->nrules = 0;
+	free(rules);
+	policy_free(&pol);
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	struct resolver res;
@@ -116,28 +171,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	log_set_level(LOG_LEVEL_QUIET);
-	for (long r = 0; r < runs; r++) {
-		struct egress_bpf *s = NULL;
-		int ret;
-
-		libbpf_set_print(on_print);
-		ret = loader_load(&lc, &s);
-		libbpf_set_print(NULL);
-		if (ret) {
-			fprintf(stderr, "ERROR: loader_load: %s\n", strerror(-ret));
-			return 1;
-		}
-		egress_bpf__destroy(s);
-	}
-	for (int i = 0; i < nprogs; i++) {
-		struct prog_stats *p = &progs[i];
-
-		if (!p->nruns)
-			continue;
-		qsort(p->us, (size_t)p->nruns, sizeof(p->us[0]), cmp_ul);
-		printf("{\"prog\": \"%s\", \"verify_us\": %lu, \"insns\": %lu, \"states\": %lu, "
-		       "\"peak_states\": %lu, \"runs\": %d}\n",
-		       p->name, p->us[p->nruns / 2], p->insns, p->states, p->peak, p->nruns);
-	}
+	if (one_list("empty", NULL, &lc, runs) ||
+	    one_list("four", "198.51.100.7 198.51.100.0/24 2001:db8::7 2001:db8::/64", &lc, runs))
+		return 1;
 	return 0;
 }
