@@ -1100,8 +1100,9 @@ static __always_inline bool dest_equal(const struct dest *a, const struct dest *
  * routes, which an IP_RETOPTS cmsg can add to any one send, IPv6 routing
  * headers, forged sources) is refused before this is consulted.
  *
- * The socket hooks seed it too (sock_seed(): connect4/6, sendmsg4/6), so
- * that a socket's first packet hits.  Why a seeded verdict cannot pass a
+ * The socket hooks seed it too (sock_seed(): connect4/6, sendmsg4/6), on
+ * a static allowlist pass only, so that a socket's first packet hits.
+ * Why a seeded verdict cannot pass a
  * packet the packet hook would drop: it is used only for a packet whose
  * parsed dest equals it field for field, and for such a dest the packet
  * hook's own decision is the same one.  egress_decide() gives an
@@ -1123,11 +1124,11 @@ static __always_inline bool dest_equal(const struct dest *a, const struct dest *
  *    disconnect; connect(B) decides B and reseeds only if B passes (else
  *    EPERM, and the old seed names an address the socket no longer has:
  *    sending there again goes through sendmsg, which decides again);
- *  - learned addresses that expire: the seed is read from the learned map
- *    at connect, so a flow counts as started at connect rather than at
- *    its first packet (for TCP the SYN follows at once; a connected UDP
- *    socket may wait).  A new socket, or an unconnected sendto, is judged
- *    afresh by the socket hooks, expiry included;
+ *  - learned addresses that expire: never seeded.  A connected UDP
+ *    socket, or one corked with MSG_MORE (whose later sends run no socket
+ *    hook), may send its first datagram after the expiry; that datagram
+ *    is judged here, like any unseeded one, and refused.  A flow counts
+ *    as started at its first packet, as without the seed;
  *  - DNS redirected to the proxy: dns_redirect() returns before any
  *    decision, so nothing is seeded; the packets carry the proxy's
  *    loopback address and are judged per packet, as loopback always is;
@@ -1306,7 +1307,14 @@ static __always_inline void sock_seed(struct bpf_sock_addr *ctx, const struct de
 
 	if (!verdict_cache || !seed_verdicts || !sk)
 		return;
-	if (reason != EGRESS_PASS_ALLOWLIST && reason != EGRESS_PASS_LEARNED)
+	/*
+	 * Only the static allowlist, which never expires.  A learned pass
+	 * is left to the first packet: a connected UDP socket, or one corked
+	 * with MSG_MORE (whose later sends run no socket hook), may send its
+	 * first datagram after the address expired, and must then be refused
+	 * as an unseeded socket is.
+	 */
+	if (reason != EGRESS_PASS_ALLOWLIST)
 		return;
 	v = bpf_sk_storage_get(&verdicts, sk, NULL, BPF_SK_STORAGE_GET_F_CREATE);
 	if (!v)
@@ -1392,6 +1400,15 @@ int egress_connect6(struct bpf_sock_addr *ctx)
 	return sock_v6(ctx, EGRESS_HOOK_CONNECT6);
 }
 
+/*
+ * The kernel runs the sendmsg hooks for a connected UDP socket too when
+ * the message carries an IP-level cmsg (IP_TOS, IP_TTL, IP_PKTINFO,
+ * IPV6_TCLASS ...), with no address: user_ip and user_port are zero.  A
+ * send that names an address has a non-zero port (udp_sendmsg() and
+ * udpv6_sendmsg() refuse port 0 before the hook), so zero means "the
+ * connected peer", which connect4/6 judged; the packet hook judges each
+ * datagram as ever.  Judging 0.0.0.0:0 instead refused every such send.
+ */
 SEC("cgroup/sendmsg4")
 int egress_sendmsg4(struct bpf_sock_addr *ctx)
 {
@@ -1402,6 +1419,8 @@ int egress_sendmsg4(struct bpf_sock_addr *ctx)
 		if (!source_ok(&s))
 			return sock_deny(&s, EGRESS_HOOK_SENDMSG4, EGRESS_DROP_SPOOF);
 	}
+	if (!ctx->user_ip4 && !ctx->user_port)
+		return PASS;
 	return sock_v4(ctx, EGRESS_HOOK_SENDMSG4);
 }
 
@@ -1420,6 +1439,10 @@ int egress_sendmsg6(struct bpf_sock_addr *ctx)
 		if (!source_ok(&s))
 			return sock_deny(&s, EGRESS_HOOK_SENDMSG6, EGRESS_DROP_SPOOF);
 	}
+	/* No address: the connected peer (see egress_sendmsg4()). */
+	if (!ctx->user_port && !(ctx->user_ip6[0] | ctx->user_ip6[1] | ctx->user_ip6[2] |
+				 ctx->user_ip6[3]))
+		return PASS;
 	return sock_v6(ctx, EGRESS_HOOK_SENDMSG6);
 }
 

@@ -160,10 +160,13 @@ seeded "" "udp [::ffff:198.51.100.10]:7: seeded as the IPv4 the wire carries" \
 seeded "" "tcp 198.51.100.10:80: an entry for the connected stream" \
 	"family=4 proto=6 has_port=1 dport=80 via_lo=0 addr=198.51.100.10 reason=allowlist rule=[0-9]+" \
 	"${ALLOW[@]}" -- "${H[@]}" tcp "$LAB_ALLOWED4" 80 20
-seeded "" "udp 198.51.100.30:7 after resolving a.seed.test (*.seed.test): seeded as learned" \
+seeded "" "udp 198.51.100.30:7 after resolving a.seed.test (*.seed.test): a learned pass is not seeded" \
+	none --allow-domains '*.seed.test' --user nobody -- sh -c \
+	"getent hosts a.seed.test >/dev/null && exec $SEEDPROBE hold udp $LAB_OTHER4 7 20"
+seeded "" "the same, one datagram: the packet hook caches it as learned" \
 	"family=4 proto=17 has_port=1 dport=7 via_lo=0 addr=198.51.100.30 reason=learned rule=[0-9]+" \
 	--allow-domains '*.seed.test' --user nobody -- sh -c \
-	"getent hosts a.seed.test >/dev/null && exec $SEEDPROBE hold udp $LAB_OTHER4 7 20"
+	"getent hosts a.seed.test >/dev/null && exec $SEEDPROBE hold udp $LAB_OTHER4 7 20 send"
 
 lab_section "a wrong guess misses safely: the client's own address routes through lo"
 seeded "" "udp 198.51.100.2:7 (own address): seeded with via_lo=0" \
@@ -200,6 +203,77 @@ else
 	lab_fail "v6: the seeded entry is the one the packet hook writes" \
 		"seeded '$(cat "$LAB_DIR/seed6.lookup")', packet hook '$(cat "$LAB_DIR/last.lookup")'"
 fi
+
+lab_section "a learned address's first datagram after its expiry is refused (connected, corked)"
+# udpexp.py MODE ADDR WAIT: resolve a.seed.test (learned, TTL 1 s), then
+#   connected: connect(), wait, send() and wait for the echo;
+#   corked:    sendto(MSG_MORE), wait, sendto() (the kernel's pending path
+#              runs no socket hook) and wait for the echo.
+# Prints "echo" or "refused <errno name>" or "no echo".
+cat >"$LAB_DIR/udpexp.py" <<'PY'
+import errno, socket, sys, time
+mode, addr, wait = sys.argv[1], sys.argv[2], float(sys.argv[3])
+socket.getaddrinfo("a.seed.test", 7, socket.AF_INET)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(2)
+try:
+    if mode == "connected":
+        s.connect((addr, 7))
+        time.sleep(wait)
+        s.send(b"after-ttl")
+    else:
+        s.sendto(b"corked-", socket.MSG_MORE, (addr, 7))
+        time.sleep(wait)
+        s.sendto(b"after-ttl", (addr, 7))
+    s.recv(100)
+    print("echo")
+except socket.timeout:
+    print("no echo")
+except OSError as e:
+    print("refused " + errno.errorcode.get(e.errno, str(e.errno)))
+PY
+chmod a+r "$LAB_DIR/udpexp.py"
+LEARN_TTL=(--allow-domains '*.seed.test' --min-ttl 1 --max-ttl 1 --user nobody)
+for mode in connected corked; do
+	lab_egressd run "${LEARN_TTL[@]}" -- python3 "$LAB_DIR/udpexp.py" "$mode" "$LAB_OTHER4" 0
+	expect_grep "$LAB_OUT" '^echo$' "(control: $mode, sent at once, the learned address echoes)"
+	lab_egressd run "${LEARN_TTL[@]}" -- python3 "$LAB_DIR/udpexp.py" "$mode" "$LAB_OTHER4" 3
+	expect_grep "$LAB_OUT" '^refused EPERM$' "$mode: the first datagram 3 s after a 1 s TTL is refused"
+done
+
+lab_section "a connected UDP send with an IP-level cmsg (no address) is not refused"
+cat >"$LAB_DIR/udpcmsg.py" <<'PY'
+import socket, struct, sys
+fam, addr = (socket.AF_INET6, sys.argv[1]) if ":" in sys.argv[1] else (socket.AF_INET, sys.argv[1])
+s = socket.socket(fam, socket.SOCK_DGRAM)
+s.settimeout(2)
+s.connect((addr, 7))
+if fam == socket.AF_INET:
+    cm = [(socket.IPPROTO_IP, socket.IP_TOS, struct.pack("i", 16)),
+          (socket.IPPROTO_IP, socket.IP_TTL, struct.pack("i", 32))]
+else:
+    cm = [(socket.IPPROTO_IPV6, socket.IPV6_TCLASS, struct.pack("i", 16))]
+for c in cm:
+    try:
+        s.sendmsg([b"cmsg"], [c])
+        s.recv(100)
+        print("echo")
+    except socket.timeout:
+        print("no echo")
+    except OSError as e:
+        print("refused %d" % e.errno)
+PY
+chmod a+r "$LAB_DIR/udpcmsg.py"
+lab_egressd run "${ALLOW[@]}" -- python3 "$LAB_DIR/udpcmsg.py" "$LAB_ALLOWED4"
+[ "$(grep -c '^echo$' "$LAB_OUT")" = 2 ] && lab_ok "udp-connected 198.51.100.10:7 with IP_TOS, IP_TTL cmsgs: echoed" ||
+	lab_fail "udp-connected 198.51.100.10:7 with IP_TOS, IP_TTL cmsgs: echoed" "$(tr '\n' ' ' <"$LAB_OUT")"
+lab_egressd run "${ALLOW[@]}" -- python3 "$LAB_DIR/udpcmsg.py" "$LAB_ALLOWED6"
+expect_grep "$LAB_OUT" '^echo$' "udp-connected [2001:db8::10]:7 with an IPV6_TCLASS cmsg: echoed"
+# --audit lets the connect to a denied peer through; the sends must still
+# be judged (and, under audit, counted as denied) by the packet hook.
+lab_egressd run --audit --stats "${ALLOW[@]}" -- python3 "$LAB_DIR/udpcmsg.py" "$LAB_DENIED4"
+expect_grep "$LAB_ERR" '^egressd: stats: packets allowed [0-9]+ \([0-9]+ bytes\), denied [1-9][0-9]* ' \
+	"a denied peer (connected under --audit): its cmsg sends are judged, and denied, by the packet hook"
 
 lab_section "traffic passes and blocks as before"
 EG_ARGS=("${ALLOW[@]}")
