@@ -1153,8 +1153,8 @@ int egress_skb(struct __sk_buff *skb)
 	struct dest d = { .via_lo = skb->ifindex == LOOPBACK_IFINDEX };
 	__u32 rule_id = 0, reason;
 	struct bpf_sock *sk = NULL;
+	bool exempt = false, cacheable;
 	struct verdict *v;
-	bool exempt = false;
 
 	if (skb->protocol == bpf_htons(ETH_P_IP))
 		reason = parse_v4(skb, &d);
@@ -1163,7 +1163,16 @@ int egress_skb(struct __sk_buff *skb)
 	else
 		reason = EGRESS_DROP_NOT_IP;
 
-	if (!reason && verdict_cache) {
+	/*
+	 * TCP and UDP only: every destination of theirs passed a socket hook
+	 * (connect, or sendmsg with its address) before this cache can see
+	 * it.  A ping socket's sendto() runs no socket hook, so this hook is
+	 * its only judge, and the cache is written without a lock: two
+	 * threads pinging two allowed IPv6 addresses at once could leave an
+	 * entry torn between them that a third address matches.
+	 */
+	cacheable = d.proto == IPPROTO_TCP || d.proto == IPPROTO_UDP;
+	if (!reason && verdict_cache && cacheable) {
 		sk = skb_fullsock(skb);
 		v = sk ? bpf_sk_storage_get(&verdicts, sk, NULL, 0) : NULL;
 		if (v && dest_equal(&v->d, &d)) {
@@ -1183,7 +1192,7 @@ int egress_skb(struct __sk_buff *skb)
 		reason = decide(&d, &rule_id, exempt);
 		if (rule_id != ~0U && reason == EGRESS_PASS_ALLOWLIST)
 			count_rule(rule_id, skb->len);
-		if (verdict_cache && sk &&
+		if (verdict_cache && cacheable && sk &&
 		    (reason == EGRESS_PASS_ALLOWLIST || reason == EGRESS_PASS_LEARNED)) {
 			v = bpf_sk_storage_get(&verdicts, sk, NULL, BPF_SK_STORAGE_GET_F_CREATE);
 			if (v) {
