@@ -19,6 +19,8 @@
 # A SIGKILLed egressd makes no leak report: nothing runs at SIGKILL.
 #
 # VALGRIND_SKIP (valgrind only): tests left out, see docs/hardening.md.
+# Sets EGRESSD_SANITIZER=asan|valgrind for the tests (31_allow_file_limits
+# drops its ulimit -v under ASan).
 # Env: OUTPUT (default build), CI, TEST_TIMEOUT as for tests/run.sh.
 
 set -u
@@ -129,11 +131,11 @@ for name in "${NAMES[@]}"; do
 	# part of another also runs that one: harmless, both are judged.
 	if [ "$MODE" = asan ]; then
 		opts="log_path=$dir/asan:exitcode=23:halt_on_error=1:print_stacktrace=1:detect_leaks=1"
-		out=$(ASAN_OPTIONS=$opts UBSAN_OPTIONS=$opts OUTPUT=$SAN \
+		out=$(ASAN_OPTIONS=$opts UBSAN_OPTIONS=$opts OUTPUT=$SAN EGRESSD_SANITIZER=asan \
 			EGRESSD=$SAN/egressd PROBE=$OUT/tests/probe ATTACK=$OUT/tests/attack \
 			tests/run.sh "$LAYER" "$name" 2>&1)
 	else
-		out=$(EGRESSD_VG_LOGDIR=$dir OUTPUT=$SAN \
+		out=$(EGRESSD_VG_LOGDIR=$dir OUTPUT=$SAN EGRESSD_SANITIZER=valgrind \
 			EGRESSD=$SAN/egressd PROBE=$OUT/tests/probe ATTACK=$OUT/tests/attack \
 			tests/run.sh "$LAYER" "$name" 2>&1)
 	fi
