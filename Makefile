@@ -128,6 +128,7 @@ TEST_OBJS_test_resolvconf := resolvconf.o addr.o text.o
 TEST_OBJS_test_seccomp    := seccomp.o
 TEST_OBJS_test_text       := text.o
 TEST_OBJS_test_loop       := loop.o
+TEST_OBJS_test_loop_nopidfd := loop.o
 TEST_OBJS_test_listeners  := listeners.o
 TEST_OBJS_test_export     := export.o namematch.o policy.o entry.o addr.o text.o
 TEST_OBJS_test_status_learn := learn.o namematch.o entry.o addr.o text.o
