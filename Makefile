@@ -181,18 +181,17 @@ test-adversarial: test-bins
 # a report ends the process); tests/sanitized.sh runs a layer with them and
 # fails on any report it finds under $(ASAN_DIR)/reports/.  `make valgrind`
 # runs the end-to-end tests with egressd under memcheck through the wrapper
-# $(VG_DIR)/egressd.
+# $(OUTPUT)/valgrind/egressd that tests/sanitized.sh writes.
 ASAN_DIR    := $(OUTPUT)/asan
 ASAN_CFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 ASAN_OBJS   := $(patsubst user/%.c,$(ASAN_DIR)/user/%.o,$(USER_SRCS))
 ASAN_LIB_OBJS := $(filter-out $(ASAN_DIR)/user/main.o,$(ASAN_OBJS))
 ASAN_UNITS  := $(patsubst tests/unit/%.c,$(ASAN_DIR)/tests/%,$(UNIT_SRCS))
-VG_DIR      := $(OUTPUT)/valgrind
 VALGRIND    ?= valgrind
 
 .PHONY: asan-bins test-asan valgrind
 
-$(ASAN_DIR)/user $(ASAN_DIR)/tests $(VG_DIR):
+$(ASAN_DIR)/user $(ASAN_DIR)/tests:
 	$(Q)mkdir -p $@
 
 $(ASAN_DIR)/user/%.o: user/%.c $(SKELS) | $(ASAN_DIR)/user
@@ -226,7 +225,7 @@ test-asan: test-bins asan-bins
 # VALGRIND_TESTS: the e2e name filters (default: every test
 # tests/sanitized.sh does not exclude for valgrind; see docs/hardening.md).
 valgrind: test-bins
-	$(Q)tests/sanitized.sh valgrind e2e $(VALGRIND_TESTS)
+	$(Q)VALGRIND=$(VALGRIND) tests/sanitized.sh valgrind e2e $(VALGRIND_TESTS)
 
 # bench/: the load generators, the floor program and the test_run cost
 # meter, all under $(OUTPUT)/bench (see bench/README.md).
