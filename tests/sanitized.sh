@@ -145,8 +145,17 @@ for name in "${NAMES[@]}"; do
 	# ASan writes a file only to report; valgrind makes one per process
 	# and also logs warnings there ("--PID-- WARNING: unhandled eBPF
 	# command"): only its "==PID==" lines are reports.
+	# UBSan (gcc 12, with ASan) ignores log_path and prints to stderr,
+	# which the test log holds, as does a container's egressd (no
+	# ASAN_OPTIONS inside): the log's sanitizer lines are a report too.
 	if [ "$MODE" = asan ]; then
 		reports=$(find "$dir" -type f -size +0 | sort)
+		if grep -qE 'runtime error: |ERROR: (Address|Leak|UndefinedBehavior)Sanitizer' \
+			"$SAN/test-logs/$name.log" 2>/dev/null; then
+			grep -E -B2 -A12 'runtime error: |ERROR: (Address|Leak|UndefinedBehavior)Sanitizer' \
+				"$SAN/test-logs/$name.log" >"$dir/from-test-log"
+			reports="$reports $dir/from-test-log"
+		fi
 	else
 		reports=$(grep -lE '^==[0-9]+== ' "$dir"/* 2>/dev/null | sort)
 		warn=$(cat "$dir"/* 2>/dev/null | sed -n 's/^--[0-9]*-- WARNING: //p' | sort | uniq -c)
