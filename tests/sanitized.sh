@@ -151,9 +151,9 @@ for name in "${NAMES[@]}"; do
 	# ASAN_OPTIONS inside): the log's sanitizer lines are a report too.
 	if [ "$MODE" = asan ]; then
 		reports=$(find "$dir" -type f -size +0 | sort)
-		if grep -qE 'runtime error: |ERROR: (Address|Leak|UndefinedBehavior)Sanitizer' \
+		if grep -qE 'runtime error: |ERROR: (Address|Leak|UndefinedBehavior)Sanitizer|Sanitizer has encountered a fatal error' \
 			"$SAN/test-logs/$name.log" 2>/dev/null; then
-			grep -E -B2 -A12 'runtime error: |ERROR: (Address|Leak|UndefinedBehavior)Sanitizer' \
+			grep -E -B2 -A12 'runtime error: |ERROR: (Address|Leak|UndefinedBehavior)Sanitizer|Sanitizer has encountered a fatal error' \
 				"$SAN/test-logs/$name.log" >"$dir/from-test-log"
 			reports="$reports $dir/from-test-log"
 		fi
