@@ -71,6 +71,8 @@ help:
 	@echo 'make            build $(OUTPUT)/egressd'
 	@echo 'make test       unit, BPF packet, end-to-end and adversarial tests (root)'
 	@echo 'make test-unit | test-bpf | test-e2e | test-adversarial   one layer'
+	@echo 'make test-asan  unit tests (and e2e with CI=true) with ASan+UBSan builds in $(OUTPUT)/asan'
+	@echo 'make valgrind   end-to-end tests with egressd under valgrind memcheck (VALGRIND_TESTS=filters)'
 	@echo 'make bench      egressd vs none, iptables+ipset, nftables; writes docs/benchmarks.md (root, ~15 min)'
 	@echo 'make bench-smoke   one short repetition of every metric: does the harness work'
 	@echo 'make soak       10 min of rotating DNS, allowed+denied traffic, an exec session; build/soak/results.json (root; SOAK_SECONDS)'
@@ -132,6 +134,7 @@ TEST_OBJS_test_resolvconf := resolvconf.o addr.o text.o
 TEST_OBJS_test_seccomp    := seccomp.o
 TEST_OBJS_test_text       := text.o
 TEST_OBJS_test_loop       := loop.o
+TEST_OBJS_test_loop_nopidfd := loop.o
 TEST_OBJS_test_listeners  := listeners.o
 TEST_OBJS_test_export     := export.o namematch.o policy.o entry.o addr.o text.o
 TEST_OBJS_test_status_learn := learn.o namematch.o entry.o addr.o text.o
@@ -175,8 +178,9 @@ $(FAULTINJ): tests/helpers/faultinj.c | $(OUTPUT)/tests
 
 test-bins: $(OUTPUT)/egressd $(UNIT_BINS) $(BPFT_BINS) $(HELP_BINS) $(FAULTINJ) $(BENCH_BINS)
 
-test: test-bins
-	$(Q)tests/run.sh all
+test: test-bins asan-bins
+	$(Q)rc=0; tests/run.sh all || rc=1; tests/sanitized.sh asan unit || rc=1; \
+	if [ "$${CI:-}" = true ]; then tests/sanitized.sh asan e2e || rc=1; fi; exit $$rc
 test-unit: test-bins
 	$(Q)tests/run.sh unit
 test-bpf: test-bins
@@ -185,6 +189,57 @@ test-e2e: test-bins
 	$(Q)tests/run.sh e2e
 test-adversarial: test-bins
 	$(Q)tests/run.sh adversarial
+
+# Sanitizers and valgrind (docs/hardening.md).  $(ASAN_DIR) holds egressd
+# and every unit test built again with ASan+UBSan (UBSan does not recover:
+# a report ends the process); tests/sanitized.sh runs a layer with them and
+# fails on any report it finds under $(ASAN_DIR)/reports/.  `make valgrind`
+# runs the end-to-end tests with egressd under memcheck through the wrapper
+# $(OUTPUT)/valgrind/egressd that tests/sanitized.sh writes.
+ASAN_DIR    := $(OUTPUT)/asan
+ASAN_CFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+ASAN_OBJS   := $(patsubst user/%.c,$(ASAN_DIR)/user/%.o,$(USER_SRCS))
+ASAN_LIB_OBJS := $(filter-out $(ASAN_DIR)/user/main.o,$(ASAN_OBJS))
+ASAN_UNITS  := $(patsubst tests/unit/%.c,$(ASAN_DIR)/tests/%,$(UNIT_SRCS))
+VALGRIND    ?= valgrind
+
+.PHONY: asan-bins test-asan valgrind
+
+$(ASAN_DIR)/user $(ASAN_DIR)/tests:
+	$(Q)mkdir -p $@
+
+$(ASAN_DIR)/user/%.o: user/%.c $(SKELS) | $(ASAN_DIR)/user
+	$(call msg,CC-ASAN,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(ASAN_CFLAGS) -c $< -o $@
+
+$(ASAN_DIR)/tests/%.o: tests/unit/%.c | $(ASAN_DIR)/tests
+	$(call msg,CC-ASAN,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(ASAN_CFLAGS) -c $< -o $@
+
+$(ASAN_DIR)/egressd: $(ASAN_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $(ASAN_CFLAGS) $(LDFLAGS) $^ $(PKG_LIBS) -o $@
+
+asan_objs = $(if $(TEST_OBJS_$(1)),$(addprefix $(ASAN_DIR)/user/,$(TEST_OBJS_$(1))),$(ASAN_LIB_OBJS))
+
+define ASAN_UNIT_RULE
+$(ASAN_DIR)/tests/$(1): $(ASAN_DIR)/tests/$(1).o $(call asan_objs,$(1))
+	$$(call msg,LINK,$$@)
+	$$(Q)$$(CC) $$(CFLAGS) $$(ASAN_CFLAGS) $$(LDFLAGS) $$^ $(call test_libs,$(1)) $$(CMOCKA_LIBS) -o $$@
+endef
+$(foreach t,$(patsubst $(ASAN_DIR)/tests/%,%,$(ASAN_UNITS)),$(eval $(call ASAN_UNIT_RULE,$(t))))
+
+asan-bins: $(ASAN_DIR)/egressd $(ASAN_UNITS)
+
+# The unit layer with ASan; the end-to-end layer too when CI=true.
+test-asan: test-bins asan-bins
+	$(Q)rc=0; tests/sanitized.sh asan unit || rc=1; \
+	if [ "$${CI:-}" = true ]; then tests/sanitized.sh asan e2e || rc=1; fi; exit $$rc
+
+# VALGRIND_TESTS: the e2e name filters (default: every test
+# tests/sanitized.sh does not exclude for valgrind; see docs/hardening.md).
+valgrind: test-bins
+	$(Q)VALGRIND=$(VALGRIND) tests/sanitized.sh valgrind e2e $(VALGRIND_TESTS)
 
 # bench/: the load generators, the floor program and the test_run cost
 # meter, all under $(OUTPUT)/bench (see bench/README.md).
@@ -310,5 +365,6 @@ uninstall:
 clean:
 	rm -rf $(OUTPUT)
 
--include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/user/*.d $(OUTPUT)/tests/*.d $(OUTPUT)/bench/*.d)
+-include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/user/*.d $(OUTPUT)/tests/*.d $(OUTPUT)/bench/*.d \
+	$(ASAN_DIR)/user/*.d $(ASAN_DIR)/tests/*.d)
 -include $(wildcard $(OUTPUT)/fuzz/*.d $(OUTPUT)/fuzz/user/*.d)

@@ -2,7 +2,8 @@
 /*
  * The event loop (see loop.h): one epoll, sources as typed registrations.
  *
- * Timers are timerfds, signals a signalfd, children pidfds, so every
+ * Timers are timerfds, signals a signalfd, children pidfds (or, where
+ * pidfd_open is refused, a timerfd that polls the child), so every
  * source is a file descriptor and one epoll_wait() serves them all.  A
  * source removed during dispatch is only marked dead and freed after the
  * batch, so a callback may remove any source, itself included, without
@@ -43,6 +44,7 @@ struct loop_source {
 	} fn;
 	void *userdata;
 	pid_t pid;
+	bool polled; /* a child watched by a timerfd: no pidfd_open here */
 	sigset_t mask;
 };
 
@@ -211,7 +213,25 @@ int loop_add_child(struct loop *l, pid_t pid, loop_child_fn fn, void *userdata,
 {
 	struct loop_source *s;
 	int fd = (int)syscall(SYS_pidfd_open, pid, 0), err;
+	bool polled = false;
 
+	/*
+	 * No pidfd_open: valgrind before 3.20 answers ENOSYS, and so may a
+	 * seccomp profile older than the syscall (5.3).  Poll the child with
+	 * waitid(P_PID) every 50 ms instead: it is ours and unreaped until
+	 * we reap it, so its pid cannot be reused in between.
+	 */
+	if (fd < 0 && (errno == ENOSYS || errno == EPERM)) {
+		struct itimerspec its = { .it_interval.tv_nsec = 50000000, .it_value.tv_nsec = 50000000 };
+
+		fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+		if (fd >= 0 && timerfd_settime(fd, 0, &its, NULL)) {
+			err = -errno;
+			close(fd);
+			return err;
+		}
+		polled = true;
+	}
 	if (fd < 0)
 		return -errno;
 	err = add_source(l, SRC_CHILD, fd, true, EPOLLIN, userdata, &s);
@@ -221,6 +241,7 @@ int loop_add_child(struct loop *l, pid_t pid, loop_child_fn fn, void *userdata,
 	}
 	s->fn.child = fn;
 	s->pid = pid;
+	s->polled = polled;
 	if (out)
 		*out = s;
 	return 0;
@@ -302,9 +323,13 @@ static int dispatch(struct loop_source *s, uint32_t revents)
 	}
 	case SRC_CHILD: {
 		siginfo_t si = {};
+		uint64_t ticks;
 		int status;
 
-		if (waitid(P_PIDFD, (id_t)s->fd, &si, WEXITED | WNOHANG))
+		if (s->polled && read(s->fd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
+			return -errno;
+		if (waitid(s->polled ? P_PID : P_PIDFD, s->polled ? (id_t)s->pid : (id_t)s->fd, &si,
+			   WEXITED | WNOHANG))
 			return -errno;
 		if (!si.si_pid)
 			return 0; /* not exited yet */

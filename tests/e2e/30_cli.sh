@@ -116,10 +116,16 @@ if [ "$LAB_RC" -eq 1 ] && grep -q '^CapEff:.*2000$' "$LAB_OUT"; then
 else
 	lab_fail "control: without egressd the +ep file runs with cap_net_raw" "rc=$LAB_RC"
 fi
-lab_egressd run "${ALLOW[@]}" --user nobody -- "$LAB_WORK/probe-ep" caps
-expect_rc 126 "under egressd the cap_net_raw+ep file cannot be executed (126)"
-expect_fgrep "$LAB_ERR" "ERROR: cannot execute $LAB_WORK/probe-ep: Operation not permitted" \
-	"the error names the file and EPERM"
+if [ "${EGRESSD_SANITIZER:-}" = valgrind ]; then
+	# valgrind cannot survive an execve() the kernel refuses ("EXEC
+	# FAILED: I can't recover"): the child dies before egressd can say why.
+	lab_log "under valgrind: the refused +ep exec is not checked"
+else
+	lab_egressd run "${ALLOW[@]}" --user nobody -- "$LAB_WORK/probe-ep" caps
+	expect_rc 126 "under egressd the cap_net_raw+ep file cannot be executed (126)"
+	expect_fgrep "$LAB_ERR" "ERROR: cannot execute $LAB_WORK/probe-ep: Operation not permitted" \
+		"the error names the file and EPERM"
+fi
 lab_egressd run "${ALLOW[@]}" --user nobody -- "$LAB_WORK/probe-p" caps
 expect_rc 0 "the cap_net_raw+p file runs, with every capability set empty"
 

@@ -112,8 +112,11 @@ static void assert_all_quoted(const char *yaml, const char *ctx)
 				p += 2;
 			v = memchr(p, ':', (size_t)(end - p));
 			/* a quoted key: the ':' after its closing quote */
-			if (*p == '"')
-				v = memchr(strchr(p + 1, '"'), ':', (size_t)(end - p));
+			if (*p == '"') {
+				const char *q = strchr(p + 1, '"');
+
+				v = q && q < end ? memchr(q, ':', (size_t)(end - q)) : NULL;
+			}
 			if (!v && *p != '"')
 				fail_msg("%s: bare scalar in line \"%.*s\"", ctx, (int)(end - line), line);
 			if (v && v + 1 != end && (v[1] != ' ' || v[2] != '"'))

@@ -5,6 +5,8 @@
  * (int $0x80) fails with EPERM, and other 32-bit calls still work.  A
  * control child without the filter shows the 32-bit setsockopt working,
  * so the test proves the filter, not a kernel that lacks the 32-bit ABI.
+ * Where seccomp(2) itself answers ENOSYS (valgrind 3.19), the same filter
+ * must still be installed, through prctl().
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -20,7 +22,10 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <cmocka.h>
 
 #include "seccomp.h"
@@ -43,6 +48,26 @@ static long int80(long nr, long a, long b, long c, long d, long e)
 	return ret;
 }
 
+/* Set: the child first makes seccomp(2) answer ENOSYS, as valgrind does. */
+static bool no_seccomp_syscall;
+
+static int refuse_seccomp_syscall(void)
+{
+	struct sock_filter insns[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_seccomp, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { .len = sizeof(insns) / sizeof(insns[0]), .filter = insns };
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0))
+		return -1;
+	/* The control: seccomp(2) really is refused now. */
+	return syscall(SYS_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, &(uint32_t){ SECCOMP_RET_ALLOW }) == -1 &&
+			       errno == ENOSYS ? 0 : -1;
+}
+
 /* Child exit codes: 0 all as expected, else the number of the check. */
 static int child_checks(bool filtered)
 {
@@ -50,6 +75,8 @@ static int child_checks(bool filtered)
 	int fd, rc = 0;
 	long r;
 
+	if (no_seccomp_syscall && refuse_seccomp_syscall())
+		return 13;
 	if (filtered) {
 		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) || seccomp_deny_compat_sockopt())
 			return 10;
@@ -111,11 +138,21 @@ static void test_filter_refuses_compat_setsockopt(void **state)
 	assert_int_equal(run_child(true), 0);
 }
 
+static void test_filter_without_seccomp_syscall(void **state)
+{
+	(void)state;
+	no_seccomp_syscall = true;
+	assert_int_equal(run_child(false), 0); /* control: the ENOSYS filter alone changes nothing */
+	assert_int_equal(run_child(true), 0);
+	no_seccomp_syscall = false;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_control_without_filter),
 		cmocka_unit_test(test_filter_refuses_compat_setsockopt),
+		cmocka_unit_test(test_filter_without_seccomp_syscall),
 	};
 
 	/*

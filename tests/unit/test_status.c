@@ -194,7 +194,7 @@ static void test_document(void **state)
 	struct learn *l = NULL;
 	struct status_input in;
 	struct json_object *d;
-	const char *text;
+	char *text;
 
 	(void)state;
 	learn_config_default(&lc);
@@ -237,11 +237,14 @@ static void test_document(void **state)
 	d = status_document(&in);
 	assert_non_null(d);
 	/* It survives its own serialisation. */
-	text = json_object_to_json_string_ext(d, JSON_C_TO_STRING_PLAIN);
+	/* d owns the string json-c returns: copy it before d is freed. */
+	text = strdup(json_object_to_json_string_ext(d, JSON_C_TO_STRING_PLAIN));
+	assert_non_null(text);
 	assert_null(strchr(text, '\n'));
 	assert_null(strchr(text, '\x1b'));
 	json_object_put(d);
 	d = json_tokener_parse(text);
+	free(text);
 	assert_non_null(d);
 
 	assert_string_equal(S(d, "version"), "9.9");
