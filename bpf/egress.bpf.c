@@ -1047,6 +1047,13 @@ static __always_inline __u32 parse_v6(struct __sk_buff *skb, struct dest *d)
 	if (ip6h.version != 6)
 		return EGRESS_DROP_MALFORMED;
 	dest_set_v6(d, (const __u32 *)&ip6h.daddr);
+	/*
+	 * An IPv6 packet to ::ffff:a.b.c.d: the kernel's sockets send IPv4
+	 * for a mapped destination, so only a raw socket builds this, and it
+	 * is not a packet to a.b.c.d: never judge it by the IPv4 allowlist.
+	 */
+	if (d->family == 4)
+		return EGRESS_DROP_MALFORMED;
 	reason = check_v6_source(&ip6h.saddr, d->via_lo);
 	if (reason)
 		return reason;
@@ -1164,9 +1171,10 @@ int egress_skb(struct __sk_buff *skb)
 		reason = EGRESS_DROP_NOT_IP;
 
 	/*
-	 * TCP and UDP only: every destination of theirs passed a socket hook
-	 * (connect, or sendmsg with its address) before this cache can see
-	 * it.  A ping socket's sendto() runs no socket hook, so this hook is
+	 * TCP and UDP sockets only: every destination of theirs passed a
+	 * socket hook (connect, or sendmsg with its address) before this
+	 * cache can see it.  A ping or raw socket's sendto() runs no socket
+	 * hook, so this hook is
 	 * its only judge, and the cache is written without a lock: two
 	 * threads pinging two allowed IPv6 addresses at once could leave an
 	 * entry torn between them that a third address matches.
@@ -1174,6 +1182,9 @@ int egress_skb(struct __sk_buff *skb)
 	cacheable = d.proto == IPPROTO_TCP || d.proto == IPPROTO_UDP;
 	if (!reason && verdict_cache && cacheable) {
 		sk = skb_fullsock(skb);
+		/* A raw socket's TCP/UDP packets met no socket hook either. */
+		if (sk && sk->type == SOCK_RAW)
+			sk = NULL;
 		v = sk ? bpf_sk_storage_get(&verdicts, sk, NULL, 0) : NULL;
 		if (v && dest_equal(&v->d, &d)) {
 			/* Counted as what it was cached as: --stats reads the same. */
@@ -1186,8 +1197,12 @@ int egress_skb(struct __sk_buff *skb)
 	}
 	if (!reason) {
 		rule_id = ~0U;
-		/* Only packets to a resolver pay for the exempt lookup. */
-		if (dns_proxy && is_resolver(&d))
+		/*
+		 * Only packets to a resolver, and under a loopback port list
+		 * packets on lo (the proxy's answers: see sock_verdict()),
+		 * pay for the exempt lookup.
+		 */
+		if (dns_proxy && (is_resolver(&d) || (loopback_restricted && d.via_lo && is_loopback(&d))))
 			exempt = is_exempt(bpf_get_socket_cookie(skb));
 		reason = decide(&d, &rule_id, exempt);
 		if (rule_id != ~0U && reason == EGRESS_PASS_ALLOWLIST)
@@ -1360,6 +1375,14 @@ static __always_inline int sock_verdict(struct bpf_sock_addr *ctx, struct dest *
 		if (!exempt)
 			return dns_redirect(ctx, d, hook, cookie, is6);
 	}
+	/*
+	 * The proxy's answers to a client on loopback (--cgroup self, where
+	 * egressd's own sockets are filtered too): under --loopback none or
+	 * PORTS the client's port is listed nowhere, and only the exempt
+	 * set says these are egressd's.
+	 */
+	if (!exempt && dns_proxy && loopback_restricted && is_loopback(d))
+		exempt = is_exempt(bpf_get_socket_cookie(ctx));
 	reason = decide(d, &rule_id, exempt);
 	sock_seed(ctx, d, reason, rule_id);
 	return sock_deny(d, hook, reason);

@@ -132,6 +132,7 @@ static void conn_close(struct conn *c)
 		return;
 	c->closed = true;
 	loop_remove(c->src);
+	loader_unexempt_socket(c->p->skel, c->fd);
 	close(c->fd);
 	if (c->prev)
 		c->prev->next = c->next;
@@ -617,8 +618,19 @@ static int on_accept(struct loop_source *s, int fd, uint32_t revents, void *user
 		if (old)
 			conn_close(old);
 	}
+	/*
+	 * Exempt, as the listeners are: where egressd filters its own cgroup
+	 * (--cgroup self) under a loopback port list, only the exempt set
+	 * lets this socket's answers reach the client's port.
+	 */
+	if (loader_exempt_socket(p->skel, cfd)) {
+		pr_warn("DNS proxy: cannot exempt a TCP client's socket; closing it");
+		close(cfd);
+		return 0;
+	}
 	c = calloc(1, sizeof(*c));
 	if (!c) {
+		loader_unexempt_socket(p->skel, cfd);
 		close(cfd);
 		return 0;
 	}
@@ -626,6 +638,7 @@ static int on_accept(struct loop_source *s, int fd, uint32_t revents, void *user
 	c->fd = cfd;
 	c->refs = 1;
 	if (loop_add_io(p->loop, cfd, EPOLLIN, on_conn, c, &c->src)) {
+		loader_unexempt_socket(p->skel, cfd);
 		close(cfd);
 		free(c);
 		return 0;

@@ -327,21 +327,23 @@ static const struct scenario scenarios[] = {
 	    { "2001:db8:1::5", TCP, 443, DROP, NA },
 	    END } },
 	/*
-	 * IPv4-mapped, as before the hash: mapped entries compile to IPv4
-	 * rules, and a mapped IPv6 destination is judged as the IPv4
-	 * address (folded in the program), so /32 hash and /24 trie both
-	 * answer it.  A v4 rule never answers a non-mapped v6 address.
+	 * IPv4-mapped: mapped entries compile to IPv4 rules, so the /32 hash
+	 * and the /24 trie both answer the IPv4 packets.  An IPv6 packet to
+	 * a mapped address (only a raw socket builds one) is dropped as
+	 * malformed, never judged by an IPv4 rule; a v4 rule never answers a
+	 * non-mapped v6 address.
 	 */
 	{ "ipv4-mapped",
 	  { "[::ffff:198.51.100.5]:443", "[::ffff:198.51.100.0/120]:80", "198.51.100.9", NULL },
 	  2, 1, 0, 0,
 	  { { "198.51.100.5", TCP, 443, PASS, P, "198.51.100.5/32" },
-	    { "::ffff:198.51.100.5", TCP, 443, PASS, P, "198.51.100.5/32" },
-	    { "::ffff:198.51.100.5", TCP, 80, PASS, P, "198.51.100.5/32" },
-	    { "::ffff:198.51.100.5", TCP, 22, DROP, PORT },
-	    { "::ffff:198.51.100.6", TCP, 80, PASS, P, "198.51.100.0/24" },
-	    { "::ffff:198.51.100.9", UDP, 22, PASS, P, "198.51.100.9/32" },
-	    { "::ffff:198.51.101.9", UDP, 22, DROP, NA },
+	    { "198.51.100.5", TCP, 80, PASS, P, "198.51.100.5/32" },
+	    { "198.51.100.5", TCP, 22, DROP, PORT },
+	    { "198.51.100.6", TCP, 80, PASS, P, "198.51.100.0/24" },
+	    { "198.51.100.9", UDP, 22, PASS, P, "198.51.100.9/32" },
+	    { "::ffff:198.51.100.5", TCP, 443, DROP, EGRESS_DROP_MALFORMED },
+	    { "::ffff:198.51.100.6", TCP, 80, DROP, EGRESS_DROP_MALFORMED },
+	    { "::ffff:198.51.101.9", UDP, 22, DROP, EGRESS_DROP_MALFORMED },
 	    { "::c633:6409", UDP, 22, DROP, NA }, /* 198.51.100.9 as IPv4-compatible */
 	    END } },
 };

@@ -487,10 +487,17 @@ static const struct v6_row v6_rows[] = {
 	{ "v6 dns to non-resolver", { "2001:db8::20", UDP, 53, NOEXT }, DROP, EGRESS_DROP_DNS },
 	{ "v6 loopback", { "::1", TCP, 80, NOEXT }, PASS, EGRESS_PASS_LOOPBACK },
 	{ "v6 ::2 is not loopback", { "::2", TCP, 80, NOEXT }, DROP, EGRESS_DROP_NOT_ALLOWED },
-	{ "v6 mapped allowed v4", { "::ffff:198.51.100.10", TCP, 80, NOEXT }, PASS, EGRESS_PASS_ALLOWLIST },
-	{ "v6 mapped denied v4", { "::ffff:198.51.100.20", TCP, 80, NOEXT }, DROP,
-	  EGRESS_DROP_NOT_ALLOWED },
-	{ "v6 mapped v4 resolver", { "::ffff:198.51.100.1", UDP, 53, NOEXT }, PASS, EGRESS_PASS_RESOLVER },
+	/*
+	 * An IPv6 packet to a mapped address: only a raw socket builds one
+	 * (the kernel sends IPv4 for a mapped destination), and it is not a
+	 * packet to the IPv4 address, so no IPv4 rule may pass it.
+	 */
+	{ "v6 packet to mapped allowed v4", { "::ffff:198.51.100.10", TCP, 80, NOEXT }, DROP,
+	  EGRESS_DROP_MALFORMED },
+	{ "v6 packet to mapped denied v4", { "::ffff:198.51.100.20", TCP, 80, NOEXT }, DROP,
+	  EGRESS_DROP_MALFORMED },
+	{ "v6 packet to mapped v4 resolver", { "::ffff:198.51.100.1", UDP, 53, NOEXT }, DROP,
+	  EGRESS_DROP_MALFORMED },
 	/* Truncated headers (issue 10), as for v4 (none below 40 bytes: EINVAL). */
 	{ "v6 icmpv6, the IPv6 header alone, allowed",
 	  { "2001:db8::10", IPPROTO_ICMPV6, 0, NOEXT, .cut = 40 }, PASS, EGRESS_PASS_ALLOWLIST },
@@ -711,7 +718,7 @@ static void test_loopback_device(void **state)
 	run_pkt_dev(f, "::1 via the wire", &p, wire_ifindex, DROP, EGRESS_DROP_LOOPBACK_DEV);
 	build_v6(&p, &mapped);
 	run_pkt_dev(f, "::ffff:127.0.0.1 via the wire", &p, wire_ifindex, DROP,
-		    EGRESS_DROP_LOOPBACK_DEV);
+		    EGRESS_DROP_MALFORMED);
 	build_v4(&p, &ok4);
 	run_pkt_dev(f, "allowed host via the wire", &p, wire_ifindex, PASS, EGRESS_PASS_ALLOWLIST);
 }
@@ -851,8 +858,9 @@ static void test_learned(void **state)
 		{ "v6 learned", { "2001:db8::20", TCP, 80, NOEXT }, PASS, EGRESS_PASS_LEARNED },
 		{ "v6 learned, neighbour", { "2001:db8::21", TCP, 80, NOEXT }, DROP,
 		  EGRESS_DROP_NOT_ALLOWED },
-		{ "v6 mapped to learned v4", { "::ffff:198.51.100.20", TCP, 80, NOEXT }, PASS,
-		  EGRESS_PASS_LEARNED },
+		/* Only a raw socket builds it: never judged as the IPv4 address. */
+		{ "v6 packet to mapped learned v4", { "::ffff:198.51.100.20", TCP, 80, NOEXT }, DROP,
+		  EGRESS_DROP_MALFORMED },
 		{ "v6 proxy mode: resolver", { "2001:db8::1", UDP, 53, NOEXT }, DROP, EGRESS_DROP_DNS },
 	};
 	for (size_t i = 0; i < sizeof(rows6) / sizeof(rows6[0]); i++) {

@@ -195,6 +195,24 @@ expect_fgrep "$LAB_OUT" "connect $LAB_ALLOWED4 ok" "and its address answers"
 expect_fgrep "$LAB_OUT" "tcp 127.0.0.1 8080 = EPERM" "while 127.0.0.1:8080 stays refused"
 expect_grep "$LAB_ERR" "DNS through egressd's proxy" "the proxy is on"
 
+lab_section "--cgroup self under --loopback none or 8080: the proxy's own answers reach the client"
+# egressd filters its own cgroup (a container's entrypoint): its proxy's
+# answers to the client's loopback port are egressd's, not the workload's
+# (the red team found them refused: UDP at sendmsg, TCP per packet).
+SELF=$LAB_CG2/egressd-self-$LAB_ID
+mkdir "$SELF" || lab_die "cannot create $SELF"
+lab_register_cgroup "$SELF"
+SREL=${SELF#"$LAB_CG2"}
+for lo in none 8080; do
+	for t in notcp tcp; do
+		lab_run_in client sh -c 'echo $$ >"/sys/fs/cgroup$1/cgroup.procs" && shift && exec "$@"' sh \
+			"$SREL" "$EGRESSD" run --cgroup self --user nobody --allow-domains allowed.test \
+			--loopback "$lo" -- dig +$t +time=2 +tries=1 +short A allowed.test
+		expect_grep "$LAB_OUT" "^${LAB_ALLOWED4//./\\.}\$" \
+			"--cgroup self, --loopback $lo, dig +$t: allowed.test answered by the proxy"
+	done
+done
+
 lab_section "--loopback 8080: 8080 works, 8081 is refused"
 mapfile -t O < <(ops 8080 127.0.0.1 ::1 ::ffff:127.0.0.1 0.0.0.0 ::; ops 8081 127.0.0.1 ::1 ::ffff:127.0.0.1 0.0.0.0 ::)
 lab_egressd "${EG[@]}" --loopback 8080 -- "${W[@]}" "${O[@]}" get allowed.test

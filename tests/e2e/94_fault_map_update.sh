@@ -5,10 +5,11 @@
 # faultinj.so, LD_PRELOADed into egressd, fails the updates of one named
 # map with ENOMEM (libbpf calls bpf() through syscall(2); egressd has no
 # hook for this).
-#   - at start, filling the allowlist (allow_v4 batch, allow_v6, the
-#     resolvers map) or exempting the DNS proxy's sockets (exempt): egressd
-#     exits 125 with an ERROR: naming what failed, the command never runs,
-#     no cgroup is left and nothing is attached to a --cgroup PATH;
+#   - at start, filling the allowlist (the exact hashes exact_v4/exact_v6,
+#     the tries allow_v4/allow_v6, the resolvers map) or exempting the DNS
+#     proxy's sockets (exempt): egressd exits 125 with an ERROR: naming
+#     what failed, the command never runs, no cgroup is left and nothing
+#     is attached to a --cgroup PATH;
 #   - while running, the DNS proxy learning an address (learned_v4): the
 #     address is not allowed (connect EPERM), the answer is withheld
 #     (SERVFAIL, so the workload is not told an address it cannot reach),
@@ -40,12 +41,16 @@ ALLOW=(--user nobody --allow-domains "$LAB_ALLOWED4,$LAB_ALLOWED6")
 injected() { [ -s "$FLOG" ] && grep -q "on map $1 failed with errno 12" "$FLOG"; }
 
 # fault_run MAP EGRESSD-ARGS...: egressd with updates of MAP failing.
+# The shim before everything; an ASan egressd (tests/sanitized.sh) would
+# refuse to start with a library ahead of its runtime, so tell it not to.
+FI_ENV=(LD_PRELOAD="$FI" ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0")
+
 fault_run()
 {
 	local map=$1
 	shift
 	rm -f "$FLOG"
-	lab_run_in client env LD_PRELOAD="$FI" FAULTINJ_MAP="$map" FAULTINJ_LOG="$FLOG" \
+	lab_run_in client env "${FI_ENV[@]}" FAULTINJ_MAP="$map" FAULTINJ_LOG="$FLOG" \
 		"$EGRESSD" "$@"
 }
 
@@ -89,10 +94,16 @@ start_fault()
 	[ -z "$left" ] && lab_ok "no cgroup left behind" || lab_fail "no cgroup left behind" $left
 }
 
-start_fault allow_v4 "cannot add 198\.51\.100\.10/32 to the allowlist map: Cannot allocate memory" \
-	"the IPv4 allowlist batch" "${ALLOW[@]}"
-start_fault allow_v6 "cannot add 2001:db8::10/128 to the allowlist map: Cannot allocate memory" \
-	"the IPv6 allowlist" "${ALLOW[@]}"
+# Whole addresses go to the exact hashes, shorter prefixes to the tries.
+PREFIXES=(--user nobody --allow-domains "198.51.100.0/28,2001:db8::/64")
+start_fault exact_v4 "cannot add 198\.51\.100\.10/32 to the allowlist map: Cannot allocate memory" \
+	"the IPv4 exact-address hash" "${ALLOW[@]}"
+start_fault exact_v6 "cannot add 2001:db8::10/128 to the allowlist map: Cannot allocate memory" \
+	"the IPv6 exact-address hash" "${ALLOW[@]}"
+start_fault allow_v4 "cannot add 198\.51\.100\.0/28 to the allowlist map: Cannot allocate memory" \
+	"the IPv4 prefix trie" "${PREFIXES[@]}"
+start_fault allow_v6 "cannot add 2001:db8::/64 to the allowlist map: Cannot allocate memory" \
+	"the IPv6 prefix trie" "${PREFIXES[@]}"
 start_fault resolvers "cannot add resolver 198\.51\.100\.1 to its map: Cannot allocate memory" \
 	"the resolver map" "${ALLOW[@]}"
 start_fault exempt "cannot exempt the DNS proxy's sockets from the redirect: Cannot allocate memory" \
@@ -116,7 +127,7 @@ n=$(attached "$CG")
 	lab_fail "(control: bpftool shows programs on $CG during a run)"
 touch "$LAB_WORK/go"
 lab_wait 30 "the holding egressd to exit" lab_gone "$HOLD"
-for map in allow_v4 exempt; do
+for map in exact_v4 exempt; do
 	fault_run "$map" run --cgroup "/sys/fs/cgroup$REL" "${ALLOW[@]}" -- true
 	injected "$map" && lab_ok "($map: injected)" || lab_fail "($map: injected)"
 	expect_rc 125 "$map fails: egressd exits 125"
@@ -162,7 +173,7 @@ run_learn()
 	local name=$1 map=$2 child hostcg
 
 	rm -f "$FLOG" "$LAB_WORK/asked" "$LAB_WORK/read" "$LAB_WORK/w.out"
-	lab_bg "$name" "$LAB_CLIENT" env LD_PRELOAD="$FI" FAULTINJ_MAP="$map" FAULTINJ_COUNT=1 \
+	lab_bg "$name" "$LAB_CLIENT" env "${FI_ENV[@]}" FAULTINJ_MAP="$map" FAULTINJ_COUNT=1 \
 		FAULTINJ_LOG="$FLOG" sh -c 'mount -t cgroup2 cgroup2 /sys/fs/cgroup && exec "$@"' sh \
 		"$EGRESSD" run --user nobody --allow-domains '*.wild.test' -- sh "$LAB_DIR/w.sh"
 	EGPID=$LAB_LAST_PID
@@ -230,7 +241,7 @@ print("before", c()); time.sleep(3.5); print("after", c())
 EOF
 chmod 0644 "$LAB_DIR/exp.sh"
 rm -f "$FLOG"
-lab_run_in client env LD_PRELOAD="$FI" FAULTINJ_MAP=learned_v4 FAULTINJ_OP=delete FAULTINJ_LOG="$FLOG" \
+lab_run_in client env "${FI_ENV[@]}" FAULTINJ_MAP=learned_v4 FAULTINJ_OP=delete FAULTINJ_LOG="$FLOG" \
 	"$EGRESSD" run --user nobody --min-ttl 1 --max-ttl 1 --allow-domains '*.wild.test' -- sh "$LAB_DIR/exp.sh"
 injected learned_v4 && lab_ok "the shim failed the delete of the expired address" ||
 	lab_fail "the shim failed the delete of the expired address" "log: $(cat "$FLOG" 2>/dev/null)"
@@ -247,7 +258,7 @@ lab_log "  ($n warnings, $tries failed deletes in about 2.5 s)"
 	lab_fail "the retries go on, backing off" "$tries deletes"
 # Two deletes fail, the third goes through: egressd says it recovered.
 rm -f "$FLOG"
-lab_run_in client env LD_PRELOAD="$FI" FAULTINJ_MAP=learned_v4 FAULTINJ_OP=delete FAULTINJ_COUNT=2 \
+lab_run_in client env "${FI_ENV[@]}" FAULTINJ_MAP=learned_v4 FAULTINJ_OP=delete FAULTINJ_COUNT=2 \
 	FAULTINJ_LOG="$FLOG" "$EGRESSD" run --user nobody --min-ttl 1 --max-ttl 1 \
 	--allow-domains '*.wild.test' -- sh "$LAB_DIR/exp.sh"
 tries=$(grep -c 'BPF_MAP_DELETE_ELEM' "$FLOG" 2>/dev/null)
