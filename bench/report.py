@@ -98,12 +98,15 @@ def main():
         ap.add_argument('--' + a, default='')
     for a in ('smoke', 'reps', 'seconds', 'nlist', 'nbig'):
         ap.add_argument('--' + a, type=int, default=0)
+    ap.add_argument('--machine', help='a results.json whose machine block (commit, date) to keep: '
+                    're-running the report over a saved run (build/bench/raw/) measures nothing new')
     a = ap.parse_args()
 
     raw = load_jsonl(a.raw)
     if not raw:
         sys.exit('report.py: no samples in ' + a.raw)
-    R = {'machine': machine(), 'smoke': bool(a.smoke),
+    R = {'machine': json.load(open(a.machine))['machine'] if a.machine else machine(),
+         'smoke': bool(a.smoke),
          'params': {'reps': a.reps, 'seconds_per_run': a.seconds, 'entries': a.nlist,
                     'entries_big': a.nbig, 'iptables': a.iptables_version},
          'samples': raw, 'sanity': load_jsonl(a.sanity)}

@@ -669,4 +669,7 @@ python3 "$REPO/bench/report.py" --raw "$RAW" --sanity "$TMP/sanity.jsonl" \
 	--iptables-version "$(iptables -V)" --doc "$([ "$SMOKE" = 1 ] && echo "$OUTDIR/benchmarks.md" || echo "$REPO/docs/benchmarks.md")" \
 	--plots "$([ "$SMOKE" = 1 ] && echo "$OUTDIR/plots" || echo "$REPO/docs/bench")" \
 	--analysis "$REPO/bench/analysis.md" || die "report.py failed"
+# Which commit was measured, and when: a re-render keeps them (--machine).
+python3 -c 'import json, sys; json.dump({"machine": json.load(open(sys.argv[1]))["machine"]}, open(sys.argv[2], "w"))' \
+	"$OUTDIR/results.json" "$OUTDIR/raw/machine.json" || die "saving the machine block"
 say "done: $OUTDIR/results.json"
