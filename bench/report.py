@@ -105,7 +105,13 @@ def main():
     raw = load_jsonl(a.raw)
     if not raw:
         sys.exit('report.py: no samples in ' + a.raw)
-    R = {'machine': json.load(open(a.machine))['machine'] if a.machine else machine(),
+    mch = machine()
+    if a.machine:
+        try:
+            mch = json.load(open(a.machine))['machine']
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            sys.exit(f'report.py: ERROR: --machine {a.machine}: no machine block ({e})')
+    R = {'machine': mch,
          'smoke': bool(a.smoke),
          'params': {'reps': a.reps, 'seconds_per_run': a.seconds, 'entries': a.nlist,
                     'entries_big': a.nbig, 'iptables': a.iptables_version},
